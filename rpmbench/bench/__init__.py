@@ -1,0 +1,1 @@
+"""Benchmarks behind ``python -m rpmbench bench <name>``; each writes ``results/benchmarks/*.json``."""

@@ -1,0 +1,53 @@
+"""Shared timing and output helpers for the benchmarks."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rpmbench.atomic import atomic_write_json
+from rpmbench.provenance import run_metadata
+
+DEFAULT_OUTPUT_DIR = Path("results/benchmarks")
+
+
+def median_seconds(
+    fn: Callable[[], Any],
+    *,
+    warmup: int = 2,
+    repeats: int = 5,
+    synchronize: Callable[[], None] | None = None,
+) -> dict[str, float]:
+    """Time ``fn()`` ``repeats`` times after ``warmup`` calls.
+
+    ``synchronize`` (e.g. ``torch.cuda.synchronize``) is called before each clock read so that
+    asynchronous device work is counted. Returns ``{"median_s", "min_s", "max_s", "repeats"}``.
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if synchronize:
+            synchronize()
+        start = time.perf_counter()
+        fn()
+        if synchronize:
+            synchronize()
+        times.append(time.perf_counter() - start)
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "repeats": repeats,
+    }
+
+
+def write_benchmark(name: str, device: str, payload: dict[str, Any], output_dir: Path) -> Path:
+    """Write ``payload`` plus provenance to ``<output_dir>/<name>-<device kind>.json``; return it."""
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    path = Path(output_dir) / f"{name}-{kind}.json"
+    atomic_write_json(path, {"benchmark": name, **run_metadata(device), **payload})
+    return path

@@ -1,0 +1,86 @@
+"""The ``python -m rpmbench`` command line.
+
+Each subcommand lives in its own module under :mod:`rpmbench.commands` and exposes:
+
+- ``HELP``: one line shown in ``python -m rpmbench --help``;
+- ``DESCRIPTION``: the text shown by ``python -m rpmbench <command> --help`` (with examples);
+- ``add_arguments(parser)``: registers its options;
+- ``run(args) -> int``: does the work and returns the exit status.
+
+Modules import heavy libraries (torch, cv2) inside ``run`` so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rpmbench import __version__
+from rpmbench.errors import RpmbenchError
+
+# Subcommand name -> module implementing it, in the order a new user meets them.
+COMMANDS: dict[str, str] = {
+    "make-data": "rpmbench.commands.make_data",
+    "describe": "rpmbench.commands.describe",
+    "train": "rpmbench.commands.train",
+    "infer": "rpmbench.commands.infer",
+    "baseline": "rpmbench.commands.baseline",
+    "evaluate": "rpmbench.commands.evaluate",
+    "run-grid": "rpmbench.commands.run_grid",
+    "bench": "rpmbench.commands.bench",
+}
+
+EPILOG = """\
+typical session:
+  python -m rpmbench make-data --out data/rpmbench-small     # built-in offline data set
+  python -m rpmbench describe --backbone resnet101           # Table 1, read off the model
+  python -m rpmbench run-grid                                # Table 2 on the built-in data
+  python -m rpmbench evaluate --davis-root D --results R     # DAVIS J/F of any results folder
+
+Run 'python -m rpmbench <command> --help' for the options of each command.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per available command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rpmbench",
+        description="Reproduce RPM-Net's Table 1, Table 2 and Figure 2: models, training, "
+        "propagation and DAVIS-2017 J/F scoring.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rpmbench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue  # command not implemented yet
+        sub = subparsers.add_parser(
+            name,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except RpmbenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""``python -m rpmbench bench``: speed measurements written to ``results/benchmarks/``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+HELP = "measure speed (deform conv, scoring, training, inference) into results/benchmarks/"
+DESCRIPTION = """\
+Time one part of the pipeline with warm-up and the median of repeats, side by side with a peer
+where one exists, and write a JSON file (device, library versions, timings, ratios) under
+results/benchmarks/. Timings are never asserted in tests; they are recorded here.
+
+examples:
+  python -m rpmbench bench deform                 # each deform-conv backend, forward+backward
+  python -m rpmbench bench scoring --workers 2    # rpmbench J/F vs vos-benchmark, same inputs
+  python -m rpmbench bench train --backbone resnet18
+  python -m rpmbench bench infer --backbone resnet101 --device cuda
+"""
+
+# Benchmark name -> module with HELP, DESCRIPTION, add_arguments(parser) and run(args).
+BENCHMARKS: dict[str, str] = {
+    "deform": "rpmbench.bench.deform",
+    "scoring": "rpmbench.bench.scoring",
+    "train": "rpmbench.bench.train",
+    "infer": "rpmbench.bench.infer",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register one sub-subcommand per benchmark module that exists."""
+    subparsers = parser.add_subparsers(dest="benchmark", metavar="<benchmark>", required=True)
+    for name, module_name in BENCHMARKS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        sub = subparsers.add_parser(
+            name,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(_benchmark_run=module.run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark."""
+    return int(args._benchmark_run(args) or 0)
