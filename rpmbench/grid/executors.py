@@ -1,0 +1,169 @@
+"""Where jobs run: in this process, in a pool of local processes, or as a Slurm job array.
+
+All three call :func:`rpmbench.grid.cell.run_job`, which is idempotent (a finished job returns its
+published result), so any of them can be interrupted and rerun.
+
+- ``local``: sequentially here, each job with its own progress bar under the grid's bar.
+- ``processes``: a ``ProcessPoolExecutor`` (spawn) of ``workers`` processes, each limited to
+  ``cpu_count // workers`` torch threads so the pool does not oversubscribe the cores.
+- ``slurm``: submitit; one array task per job. :class:`CellTask` is ``Checkpointable``: on
+  preemption or timeout submitit calls ``checkpoint()``, which requeues the same job; the rerun
+  resumes training from the job's last checkpoint in its work dir.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from rpmbench.errors import BackendUnavailableError, ConfigError
+from rpmbench.grid.cell import RunContext, run_job
+from rpmbench.grid.plan import CellJob
+
+EXECUTORS: tuple[str, ...] = ("local", "processes", "slurm")
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """submitit parameters for ``--executor slurm`` (``cluster`` local/debug is for testing)."""
+
+    folder: str = "results/slurm/%j"
+    partition: str | None = None
+    gpus_per_node: int = 1
+    cpus_per_task: int = 8
+    mem_gb: int = 32
+    timeout_min: int = 240
+    array_parallelism: int = 32
+    cluster: str | None = None  # None: auto (Slurm); "local" or "debug" run without Slurm
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """How to run the jobs of one grid."""
+
+    name: str = "local"
+    workers: int = 2
+    slurm: SlurmOptions = SlurmOptions()
+
+    def validate(self) -> None:
+        """ConfigError for an unknown executor or an impossible worker count."""
+        if self.name not in EXECUTORS:
+            raise ConfigError(f"unknown executor {self.name!r}; choose from {', '.join(EXECUTORS)}")
+        if self.workers < 1:
+            raise ConfigError(f"--workers {self.workers}: use at least 1")
+
+
+OnResult = Callable[[CellJob, dict[str, Any]], None]
+
+
+def execute(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
+            on_result: OnResult | None = None) -> list[dict[str, Any]]:
+    """Run ``jobs`` (in order of submission) and return their result payloads in job order."""
+    options.validate()
+    runner = {"local": _run_local, "processes": _run_processes, "slurm": _run_slurm}[options.name]
+    bar = tqdm(total=len(jobs), desc="grid", unit="cell", disable=not context.progress,
+               dynamic_ncols=True)
+    results: dict[int, dict[str, Any]] = {}
+
+    def done(index: int, payload: dict[str, Any]) -> None:
+        results[index] = payload
+        bar.set_postfix_str(jobs[index].cell_id, refresh=False)
+        bar.update(1)
+        if on_result is not None:
+            on_result(jobs[index], payload)
+
+    try:
+        runner(jobs, context, options, done)
+    finally:
+        bar.close()
+    return [results[index] for index in range(len(jobs))]
+
+
+def _run_local(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
+               done: Callable[[int, dict[str, Any]], None]) -> None:
+    for index, job in enumerate(jobs):
+        done(index, run_job(job, context))
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_processes(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
+                   done: Callable[[int, dict[str, Any]], None]) -> None:
+    # Per-job bars from several processes would interleave; the grid bar is the progress display.
+    quiet = RunContext(**{**context.__dict__, "progress": False})
+    threads = max(1, (os.cpu_count() or 1) // options.workers)
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=options.workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker, initargs=(threads,),
+    ) as pool:
+        futures = {pool.submit(run_job, job, quiet): index for index, job in enumerate(jobs)}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                done(futures[future], future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+try:  # submitit is the optional 'slurm' extra; without it only the local executors exist
+    from submitit.helpers import Checkpointable, DelayedSubmission
+except ImportError:  # pragma: no cover - exercised only without the extra
+    Checkpointable = object  # type: ignore[assignment,misc]
+
+
+class CellTask(Checkpointable):
+    """A picklable submitit callable running one job; requeued on preemption or timeout."""
+
+    def __call__(self, job: CellJob, context: RunContext) -> dict[str, Any]:
+        """Run (or resume) ``job``."""
+        return run_job(job, context)
+
+    def checkpoint(self, job: CellJob, context: RunContext) -> DelayedSubmission:
+        """Requeue the same job: training resumes from its last checkpoint in the work dir."""
+        return DelayedSubmission(CellTask(), job, context)
+
+
+def _slurm_executor(options: SlurmOptions) -> Any:
+    try:
+        import submitit
+    except ImportError as error:
+        raise BackendUnavailableError(
+            "--executor slurm needs submitit: python -m pip install -e '.[slurm]'") from error
+    executor = submitit.AutoExecutor(folder=options.folder, cluster=options.cluster)
+    parameters: dict[str, Any] = {"timeout_min": options.timeout_min, "name": "rpmbench-grid"}
+    if executor.cluster == "slurm":
+        parameters.update(slurm_partition=options.partition, gpus_per_node=options.gpus_per_node,
+                          cpus_per_task=options.cpus_per_task, mem_gb=options.mem_gb,
+                          slurm_array_parallelism=options.array_parallelism)
+    executor.update_parameters(**{k: v for k, v in parameters.items() if v is not None})
+    return executor
+
+
+def _run_slurm(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
+               done: Callable[[int, dict[str, Any]], None]) -> None:
+    executor = _slurm_executor(options.slurm)
+    quiet = RunContext(**{**context.__dict__, "progress": False})
+    submitted = executor.map_array(CellTask(), list(jobs), [quiet] * len(jobs))
+    if submitted:
+        print(f"submitted {len(submitted)} job(s): {submitted[0].job_id.split('_')[0]} "
+              f"(logs under {options.slurm.folder})")
+    pending = dict(enumerate(submitted))
+    while pending:
+        for index, job in list(pending.items()):
+            if job.done():
+                done(index, job.result())
+                del pending[index]
+        if pending:
+            time.sleep(2.0)

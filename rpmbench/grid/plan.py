@@ -1,0 +1,80 @@
+"""From a resolved :class:`GridConfig` to the list of jobs (cell x seed, plus baselines).
+
+Every job carries the resolved configuration that decides its numbers and a short hash of it; the
+result file name contains both the readable cell id and the hash, so a rerun with the same
+settings finds (and skips) finished cells, and a changed setting never reuses a stale result.
+Executor choices, worker counts and paths to caches are not part of the hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rpmbench.errors import ConfigError
+from rpmbench.grid.cells import Cell, config_hash, grid_cells
+from rpmbench.grid.presets import GridConfig, config_dict
+from rpmbench.models import RPMNetConfig
+from rpmbench.training import TrainConfig
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One unit of work: train+propagate+score a cell for one seed, or run one baseline."""
+
+    cell_id: str
+    kind: str  # "model" or "baseline"
+    seed: int | None
+    config: dict[str, Any]  # resolved and JSON-able; hashed
+    hash: str
+
+    @property
+    def stem(self) -> str:
+        """File stem of the result and work dir: ``resnet18-deformable-l3-s0-1a2b3c4d5e``."""
+        seed = f"-s{self.seed}" if self.seed is not None else ""
+        return f"{self.cell_id}{seed}-{self.hash}"
+
+
+def cell_train_config(grid: GridConfig, cell: Cell, seed: int) -> TrainConfig:
+    """The grid's training template with this cell's model fields and seed filled in."""
+    model = dataclasses.replace(grid.train.model, **cell.model_fields())
+    return dataclasses.replace(grid.train, model=model, seed=seed)
+
+
+def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellJob]:
+    """All jobs of ``grid`` in table order, restricted to cell ids matching any ``only`` glob.
+
+    Every model cell's RPMNetConfig is validated here, so a bad backbone, dilation or layer count
+    is a ConfigError before any work starts.
+    """
+    data = config_dict(grid.data)
+    jobs: list[CellJob] = []
+    for cell in grid_cells(grid.rows, grid.backbones):
+        model = RPMNetConfig(**config_dict(dataclasses.replace(grid.train.model,
+                                                               **cell.model_fields())))
+        try:
+            model.validate()
+        except ConfigError as error:
+            raise ConfigError(f"grid cell {cell.id}: {error}") from error
+        for offset in range(grid.seeds):
+            seed = grid.first_seed + offset
+            config = {
+                "cell": cell.id,
+                "seed": seed,
+                "data": data,
+                "train": config_dict(cell_train_config(grid, cell, seed)),
+                "propagation": config_dict(grid.propagation),
+            }
+            jobs.append(CellJob(cell.id, "model", seed, config, config_hash(config)))
+    for name in grid.baselines:
+        config = {"cell": name, "data": data}
+        jobs.append(CellJob(name, "baseline", None, config, config_hash(config)))
+    if only:
+        jobs = [job for job in jobs if any(fnmatch.fnmatchcase(job.cell_id, p) for p in only)]
+        if not jobs:
+            raise ConfigError(f"--only {' '.join(only)} matches no cell id; ids look like "
+                              "resnet50-dilated-d6-l3 or copy-first (use --dry-run to list them)")
+    return jobs

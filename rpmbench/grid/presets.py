@@ -1,0 +1,152 @@
+"""Grid presets: one dataclass tree per run, loaded from YAML shipped in ``rpmbench/presets/``.
+
+A preset file only lists what differs from the dataclass defaults. The resolution order is
+preset YAML -> ``--config`` YAML files -> ``--set key=value`` -> ``--seeds``; every field of
+:class:`GridConfig` (including all of TrainConfig and PropagationConfig) can be set this way::
+
+    python -m rpmbench run-grid --preset quick --set train.steps=80 --set backbones=[resnet18]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from rpmbench.errors import ConfigError
+from rpmbench.grid.cells import BACKBONES, BASELINES, TABLE2_ROWS
+from rpmbench.grid.overrides import apply_overrides, flatten
+
+if TYPE_CHECKING:
+    from rpmbench.propagation import PropagationConfig
+    from rpmbench.training import TrainConfig
+
+#: Presets shipped with the package (rpmbench/presets/<name>.yaml).
+PRESETS: tuple[str, ...] = ("smoke", "quick", "paper")
+DEFAULT_PRESET = "quick"
+
+
+def _default_train() -> TrainConfig:
+    from rpmbench.training import TrainConfig  # imports torch: only when a config is built
+
+    return TrainConfig()
+
+
+def _default_propagation() -> PropagationConfig:
+    from rpmbench.propagation import PropagationConfig
+
+    return PropagationConfig()
+
+
+@dataclass
+class DataConfig:
+    """Where the grid's validation (and, for the built-in set, training) data comes from.
+
+    ``source: builtin`` generates rpmbench's offline data set (``builtin_size``, ``builtin_seed``)
+    into the cache on first use; ``source: davis`` uses a DAVIS-2017 folder at ``davis_root``.
+    Extra unlabelled training roots (YouTube-VOS frames, video files) go in ``train.*`` fields.
+    """
+
+    source: str = "builtin"
+    builtin_size: str = "small"
+    builtin_seed: int = 0
+    davis_root: str | None = None
+    split: str = "val"
+
+    def describe(self) -> str:
+        """One line naming the data set, e.g. ``rpmbench built-in 'small' (seed 0), val``."""
+        if self.source == "builtin":
+            return f"rpmbench built-in '{self.builtin_size}' (seed {self.builtin_seed}), {self.split}"
+        return f"DAVIS-2017 at {self.davis_root}, {self.split}"
+
+
+@dataclass
+class GridConfig:
+    """Everything that decides a grid's numbers (executor choices live on the command line)."""
+
+    name: str = DEFAULT_PRESET
+    description: str = ""
+    run_name: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=_default_train)
+    propagation: PropagationConfig = field(default_factory=_default_propagation)
+    rows: list[str] = field(default_factory=lambda: list(TABLE2_ROWS))
+    backbones: list[str] = field(default_factory=lambda: list(BACKBONES))
+    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+    seeds: int = 1
+    first_seed: int = 0
+    keep_work: bool = False
+
+    @property
+    def run(self) -> str:
+        """The results folder name: ``run_name``, or the preset name."""
+        return self.run_name or self.name
+
+    def validate(self) -> None:
+        """Grid-level checks (cells and data are checked by :func:`rpmbench.grid.plan.plan_grid`)."""
+        if self.data.source not in ("builtin", "davis"):
+            raise ConfigError(f"data.source {self.data.source!r}: use 'builtin' or 'davis'")
+        if self.data.source == "davis" and not self.data.davis_root:
+            raise ConfigError("data.source is 'davis' but data.davis_root is not set; "
+                              "pass --set data.davis_root=/path/to/DAVIS")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds={self.seeds}: run at least one seed per cell")
+        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if unknown:
+            raise ConfigError(f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}")
+
+
+def preset_path(name: str) -> Path:
+    """The YAML file of a shipped preset; ConfigError names the available ones."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return Path(str(resources.files("rpmbench") / "presets" / f"{name}.yaml"))
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path`` (ConfigError if missing or not a mapping)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        payload = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+    if not isinstance(payload, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return dict(payload)
+
+
+def load_grid_config(
+    preset: str = DEFAULT_PRESET,
+    config_files: Sequence[str | Path] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> GridConfig:
+    """Resolve preset YAML, then each ``config_files`` YAML, then dotted ``overrides``; validated."""
+    path = preset_path(preset)
+    config = apply_overrides(GridConfig(name=preset), flatten(read_yaml(path)), str(path))
+    for file in config_files:
+        config = apply_overrides(config, flatten(read_yaml(file)), str(file))
+    config = apply_overrides(config, dict(overrides or {}), "--set")
+    config.validate()
+    return config
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """A dataclass tree as plain JSON-able data (paths as strings, tuples as lists)."""
+    return _plain(dataclasses.asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
