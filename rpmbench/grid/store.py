@@ -50,12 +50,14 @@ class RunStore:
         """Write ``payload`` to ``path`` with no partial file ever visible at or beside it."""
         staged = self._staged(path)
         atomic_write_json(staged, payload)
+        staged.chmod(0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(staged, path)
 
     def publish_text(self, path: Path, text: str) -> None:
         """Text counterpart of :meth:`publish_json`."""
         staged = self._staged(path)
         atomic_write_text(staged, text)
+        staged.chmod(0o644)
         os.replace(staged, path)
 
     def clean_staging(self) -> None:
