@@ -1,0 +1,22 @@
+"""RPM-Net models: Table 1's FCN-ResNet embedding and matching module, and Table 2's variants."""
+
+from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchOutput
+from rpmbench.models.rpmnet import (
+    BACKBONES,
+    MATCHING_TYPES,
+    RPMNet,
+    RPMNetConfig,
+    build_rpmnet,
+    count_parameters,
+)
+
+__all__ = [
+    "BACKBONES",
+    "CHANNEL_SCHEDULES",
+    "MATCHING_TYPES",
+    "MatchOutput",
+    "RPMNet",
+    "RPMNetConfig",
+    "build_rpmnet",
+    "count_parameters",
+]

@@ -1,0 +1,119 @@
+"""The matching module (Table 1, layers 106-109) and its Table 2 variants.
+
+Layers 106.. predict a 2-channel flow from the concatenated target and reference embeddings
+(64 channels at H/4); layer 109 moves the payload by that flow.
+
+Variants (Table 2), all ending in layer 109:
+
+- ``deformable``: 3x3 deformable convolutions (DCNv1; DCNv2 with ``dcn="v2"``), each with its own
+  zero-initialised 3x3 offset convolution (18 channels), so training starts from plain convs;
+- ``standard``: 3x3 convolutions; ``dilated``: 3x3 convolutions with dilation 3, 6 or 9
+  (padding = dilation, so sizes are kept).
+
+Channel schedules per number of layers (Table 1 gives the 3-layer one; the others are ours):
+1 layer: 64 -> 2; 3 layers: 32, 16, 2; 5 layers: 32, 32, 16, 16, 2 (the 3-layer schedule with
+each hidden width doubled in depth). A ReLU follows every layer but the last, whose output is the
+flow (dy, dx) in feature pixels and must take either sign.
+
+Layer 109 is a 1x1 deformable convolution whose offsets are layer 108's 2-channel output. With a
+1x1 kernel its only sampling point is the pixel itself plus the offset, so with a **fixed identity
+weight per channel** (groups = channels, weight 1, no bias) it is exactly bilinear warping of the
+payload by the flow, with zeros from outside the image. Being weight-free, the same layer serves a
+3-channel reference image in training and a (K+1)-channel soft mask at inference, which is what
+lets a network trained on colour propagate masks. (A learned 1x1 kernel would tie the layer to
+one channel count and mix colour into mask channels.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from rpmbench.ops import DeformConv2dPack, deform_conv2d, sampling_locations
+
+#: Output channels of the flow-predicting layers for each supported depth.
+CHANNEL_SCHEDULES: dict[int, tuple[int, ...]] = {1: (2,), 3: (32, 16, 2), 5: (32, 32, 16, 16, 2)}
+MATCHING_INPUT_CHANNELS = 64
+
+
+@dataclass
+class MatchOutput:
+    """What the matching module returns.
+
+    Attributes:
+        warped: the payload moved by the flow, ``(B, C, h, w)``.
+        flow: layer 108's output, ``(B, 2, h, w)``, (dy, dx) in feature pixels.
+        sampling: with ``return_sampling``, one tensor per layer (106.., then 109) of absolute
+            (y, x) sampling locations ``(B, k*k, h, w, 2)`` in feature pixels; else ``None``.
+    """
+
+    warped: Tensor
+    flow: Tensor
+    sampling: list[Tensor] | None = None
+
+
+class FlowWarp(nn.Module):
+    """Layer 109: a 1x1 deformable conv with a fixed identity weight per channel = bilinear warp."""
+
+    def __init__(self, backend: str = "auto") -> None:
+        super().__init__()
+        self.backend = backend
+
+    def forward(self, payload: Tensor, flow: Tensor) -> Tensor:
+        """``payload (B, C, h, w)``, ``flow (B, 2, h, w)`` -> ``(B, C, h, w)``."""
+        channels = payload.shape[1]
+        identity = torch.ones(channels, 1, 1, 1, dtype=payload.dtype, device=payload.device)
+        return deform_conv2d(payload, flow.to(payload.dtype), identity, backend=self.backend)
+
+
+class MatchingModule(nn.Module):
+    """Flow prediction (layers 106..) plus the warp (layer 109)."""
+
+    def __init__(self, matching: str = "deformable", layers: int = 3, dilation: int = 1,
+                 dcn: str = "v1", backend: str = "auto") -> None:
+        super().__init__()
+        self.matching = matching
+        self.dilation = dilation
+        in_channels = MATCHING_INPUT_CHANNELS
+        convs = []
+        for out_channels in CHANNEL_SCHEDULES[layers]:
+            if matching == "deformable":
+                conv = DeformConv2dPack(in_channels, out_channels, 3, padding=1,
+                                        modulated=dcn == "v2", backend=backend)
+            else:
+                conv = nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation)
+            convs.append(conv)
+            in_channels = out_channels
+        self.convs = nn.ModuleList(convs)
+        self.relu = nn.ReLU()
+        self.warp = FlowWarp(backend)
+
+    def predict_flow(self, features: Tensor, return_sampling: bool = False
+                     ) -> tuple[Tensor, list[Tensor]]:
+        """``(B, 64, h, w) -> flow (B, 2, h, w)`` and, on request, each layer's sampling locations."""
+        sampling = []
+        x = features
+        for index, conv in enumerate(self.convs):
+            if isinstance(conv, DeformConv2dPack):
+                x, offset, _ = conv(x, return_offset=True)
+            else:
+                x = conv(x)
+                offset = x.new_zeros(x.shape[0], 18, *x.shape[-2:]) if return_sampling else None
+            if return_sampling:
+                dilation = 1 if isinstance(conv, DeformConv2dPack) else self.dilation
+                sampling.append(sampling_locations(offset, 3, 1, dilation, dilation)[:, 0])
+            if index < len(self.convs) - 1:
+                x = self.relu(x)
+        return x, sampling
+
+    def forward(self, target_features: Tensor, reference_features: Tensor, payload: Tensor,
+                return_sampling: bool = False) -> MatchOutput:
+        """Embeddings ``(B, 32, h, w)`` each and ``payload (B, C, h, w)`` -> :class:`MatchOutput`."""
+        features = torch.cat([target_features, reference_features], dim=1)
+        flow, sampling = self.predict_flow(features, return_sampling)
+        warped = self.warp(payload, flow)
+        if return_sampling:
+            sampling.append(sampling_locations(flow, 1)[:, 0])
+        return MatchOutput(warped, flow, sampling if return_sampling else None)
