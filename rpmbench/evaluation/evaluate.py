@@ -1,0 +1,139 @@
+"""Score a results folder against a DAVIS-2017-layout root, like the official evaluation.
+
+Protocol (semi-supervised): sequences in split-file order; frames = the sorted annotation PNGs,
+of which the first and the last are not scored; objects 1..K with K the largest id of the first
+ground-truth frame after void removal; void (255) counts as background; ground-truth ids above K
+count as background; a prediction's missing objects are empty masks; a predicted id above K is an
+error. Per object: Mean, Recall, Decay (:func:`rpmbench.evaluation.metrics.statistics`); globally,
+each statistic averaged over all objects with equal weight.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from rpmbench.atomic import atomic_path
+from rpmbench.data.davis import VOID_ID, DavisDataset, read_sequence_predictions
+from rpmbench.data.palette import read_palette_png
+from rpmbench.errors import DataError
+from rpmbench.evaluation.metrics import boundary_f, jaccard, statistics
+
+GLOBAL_COLUMNS = ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of one results folder.
+
+    Attributes:
+        global_metrics: :data:`GLOBAL_COLUMNS` -> value (fractions, not percent).
+        per_object: one row per object ``<seq>_<k>``: Sequence, J-Mean, J-Recall, J-Decay,
+            F-Mean, F-Recall, F-Decay.
+        per_frame: one row per object and scored frame: sequence, object, frame, J, F.
+    """
+
+    global_metrics: dict[str, float]
+    per_object: pd.DataFrame
+    per_frame: pd.DataFrame
+
+
+def score_sequence(sequence: str, gt: np.ndarray, pred: np.ndarray, frame_names: list[str],
+                   pred_paths: list[Path] | None = None) -> pd.DataFrame:
+    """Per-object, per-frame J and F of one sequence.
+
+    Args:
+        gt: ``(T, H, W)`` uint8 ground-truth ids of all annotated frames (void = 255).
+        pred: ``(T - 2, H, W)`` uint8 predicted ids of frames 1..T-2.
+        frame_names: the ``T - 2`` scored frame names.
+        pred_paths: the prediction files, only to name the culprit in an error.
+
+    Returns:
+        Columns sequence, object, frame, J, F (float64).
+    """
+    gt = np.where(gt == VOID_ID, 0, gt)
+    num_objects = int(gt[0].max())
+    scored = gt[1:-1]
+    if pred.size and int(pred.max()) > num_objects:
+        frame = int(np.argmax(pred.reshape(len(pred), -1).max(axis=1) > num_objects))
+        where = pred_paths[frame] if pred_paths else f"{sequence} frame {frame_names[frame]}"
+        raise DataError(f"{where}: predicted object id {int(pred[frame].max())} but the first "
+                        f"ground-truth frame of '{sequence}' has only {num_objects} objects.")
+    rows = []
+    for obj in range(1, num_objects + 1):
+        gt_mask = scored == obj
+        pred_mask = pred == obj
+        rows.append(pd.DataFrame({
+            "sequence": sequence, "object": obj, "frame": frame_names,
+            "J": jaccard(pred_mask, gt_mask), "F": boundary_f(pred_mask, gt_mask),
+        }))
+    columns = ["sequence", "object", "frame", "J", "F"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+
+
+def _score_one(task: tuple[Path, str, Path, str]) -> pd.DataFrame:
+    root, resolution, results_dir, sequence = task
+    annotation_dir = root / "Annotations" / resolution / sequence
+    paths = sorted(annotation_dir.glob("*.png"))
+    gt = np.stack([read_palette_png(path) for path in paths])
+    names = [path.stem for path in paths[1:-1]]
+    pred = read_sequence_predictions(results_dir, sequence, names, gt.shape[1:])
+    return score_sequence(sequence, gt, pred, names, [results_dir / sequence / f"{n}.png" for n in names])
+
+
+def summarise(per_frame: pd.DataFrame) -> tuple[dict[str, float], pd.DataFrame]:
+    """Per-object statistics and global means from a per-frame table."""
+    rows = []
+    for (sequence, obj), group in per_frame.groupby(["sequence", "object"], sort=False):
+        j_stats, f_stats = statistics(group["J"].to_numpy()), statistics(group["F"].to_numpy())
+        rows.append({"Sequence": f"{sequence}_{obj}",
+                     "J-Mean": j_stats[0], "J-Recall": j_stats[1], "J-Decay": j_stats[2],
+                     "F-Mean": f_stats[0], "F-Recall": f_stats[1], "F-Decay": f_stats[2]})
+    per_object = pd.DataFrame(rows)
+    means = per_object.drop(columns="Sequence").mean()
+    global_metrics = {"J&F-Mean": (means["J-Mean"] + means["F-Mean"]) / 2, **means.to_dict()}
+    return {key: float(global_metrics[key]) for key in GLOBAL_COLUMNS}, per_object
+
+
+def write_tables(result: EvaluationResult, output_dir: Path, split: str) -> None:
+    """The official tool's two CSVs (``%.3f``) plus a full-precision per-frame CSV, atomically."""
+    tables = {
+        f"global_results-{split}.csv": (pd.DataFrame([result.global_metrics])[GLOBAL_COLUMNS], "%.3f"),
+        f"per-sequence_results-{split}.csv": (result.per_object[["Sequence", "J-Mean", "F-Mean"]], "%.3f"),
+        f"per-frame_results-{split}.csv": (result.per_frame, None),
+    }
+    for name, (table, float_format) in tables.items():
+        with atomic_path(output_dir / name) as tmp:
+            table.to_csv(tmp, index=False, float_format=float_format)
+
+
+def evaluate_results(davis_root: str | os.PathLike[str], results_dir: str | os.PathLike[str],
+                     split: str = "val", workers: int = 1, output_dir: str | os.PathLike[str] | None = None,
+                     progress: bool = True, resolution: str = "480p") -> EvaluationResult:
+    """Score ``results_dir`` (``<seq>/<frame>.png``) on ``split`` of ``davis_root``.
+
+    Always recomputes (existing CSVs are replaced, never reused) and writes the tables into
+    ``output_dir`` (default: ``results_dir``). ``workers > 1`` scores sequences in parallel.
+    """
+    dataset = DavisDataset(davis_root, split, resolution)
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise DataError(f"{results_dir}: results folder not found.")
+    tasks = [(dataset.root, resolution, results_dir, sequence) for sequence in dataset.sequences]
+    bar = dict(total=len(tasks), desc="scoring", unit="seq", disable=not progress)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            frames = list(tqdm(pool.map(_score_one, tasks), **bar))
+    else:
+        frames = [_score_one(task) for task in tqdm(tasks, **bar)]
+    per_frame = pd.concat(frames, ignore_index=True)
+    global_metrics, per_object = summarise(per_frame)
+    result = EvaluationResult(global_metrics, per_object, per_frame)
+    write_tables(result, Path(output_dir) if output_dir else results_dir, split)
+    return result
