@@ -1,0 +1,81 @@
+"""Baselines in the same protocol and format as RPM-Net's propagation.
+
+All three move the first frame's soft mask with the same machinery as RPM-Net
+(:func:`rpmbench.propagation.propagate_with_flows`: H/4 soft masks, layer 109's bilinear warp,
+renormalisation, bilinear upsampling and argmax), so only the flow differs:
+
+- ``copy-first``: the first-frame mask written unchanged for every frame (no resolution round trip);
+- ``copy-previous``: zero flow, i.e. what RPM-Net would give if its matching module predicted no
+  motion. It differs from copy-first only by the H/4 round trip of the soft mask;
+- ``optical-flow``: OpenCV's DIS optical flow (preset MEDIUM) from frame t to frame t-1 on
+  greyscale frames, area-averaged to H/4 and scaled by 1/4, chained frame to frame.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_predictions
+from rpmbench.errors import ConfigError
+from rpmbench.models.matching import FlowWarp
+from rpmbench.propagation import PropagationStats, feature_size, propagate_with_flows
+
+BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow")
+
+
+def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
+    warp = FlowWarp(backend="reference")
+    return lambda soft: warp(soft, flow)
+
+
+def dis_flow(target: np.ndarray, reference: np.ndarray, size: tuple[int, int]) -> Tensor:
+    """Backward flow (dy, dx) from ``target`` to ``reference`` frames ``(H, W, 3)`` at ``size``
+    in feature pixels: ``(1, 2, h, w)``."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = dis.calc(cv2.cvtColor(target, cv2.COLOR_RGB2GRAY), cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), None)
+    flow = torch.from_numpy(flow).permute(2, 0, 1)[None].flip(1)  # (dx, dy) -> (dy, dx)
+    scale = torch.tensor([size[0] / flow.shape[-2], size[1] / flow.shape[-1]]).view(1, 2, 1, 1)
+    return F.interpolate(flow, size=size, mode="area") * scale
+
+
+def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray) -> np.ndarray:
+    """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence."""
+    height, width = first_mask.shape
+    size = feature_size(height, width)
+    if name == "copy-first":
+        first = np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)
+        return np.repeat(first[None], len(frames), axis=0)
+    if name == "copy-previous":
+        zero = torch.zeros(1, 2, *size)
+        return propagate_with_flows(first_mask, (_warp_by(zero) for _ in frames[1:]), size)
+    if name == "optical-flow":
+        steps = (_warp_by(dis_flow(frames[t], frames[t - 1], size)) for t in range(1, len(frames)))
+        return propagate_with_flows(first_mask, steps, size)
+    raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
+
+
+def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
+                 results_dir: str | os.PathLike[str], progress: bool = True) -> PropagationStats:
+    """Write baseline ``name``'s predictions for ``split`` in the official results layout."""
+    if name not in BASELINES:
+        raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
+    dataset = DavisDataset(davis_root, split)
+    frames_done, seconds = 0, 0.0
+    for sequence in tqdm(dataset.sequences, desc=name, unit="seq", disable=not progress):
+        frames = dataset.read_frames(sequence)
+        start = time.perf_counter()
+        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence))
+        seconds += time.perf_counter() - start
+        frames_done += len(frames) - 1
+        write_sequence_predictions(results_dir, sequence, masks,
+                                   [p.stem for p in dataset.frame_paths(sequence)])
+    return PropagationStats(frames_done, seconds)

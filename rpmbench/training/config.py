@@ -1,0 +1,95 @@
+"""Training configuration: one dataclass, every recipe choice a field (see the README's
+reproduction notes for why each default was chosen; the main paper does not publish them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from rpmbench.errors import ConfigError
+from rpmbench.models import RPMNetConfig
+
+COLOUR_SPACES = ("lab", "rgb")
+LOSSES = ("huber", "l1")
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """Self-supervised training of RPM-Net: reconstruct frame t from frame t-gap by warping.
+
+    Attributes:
+        model: the RPM-Net variant (:class:`~rpmbench.models.RPMNetConfig`).
+        data_roots: unlabelled video: DAVIS-layout roots (frames of ``davis_splits``),
+            YouTube-VOS-style roots (``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``)
+            and video files (``.mp4`` ...). Empty = the built-in clips and built-in train split.
+        davis_splits: split files used for DAVIS-layout roots.
+        short_side: frames are resized so their short side is at most this (None: native size).
+        frame_gap: (min, max) distance between reference and target frame, sampled uniformly.
+        crop_size: square random crop (pixels) taken at the same place in both frames.
+        hflip: random horizontal flip of both frames.
+        colour_space: ``lab`` (MAST-era default) or ``rgb``; inputs and targets are scaled to about [-1, 1].
+        loss: ``huber`` (smooth L1, delta 1 in scaled units) or ``l1`` between warped reference and target at H/4.
+        lr, weight_decay, schedule, warmup_steps: Adam with a cosine (or constant) learning rate.
+        batch_size, steps, grad_clip: per-step batch, total optimiser steps, max gradient norm (0: off).
+        seed: fixes initialisation, data order, crops and flips.
+        checkpoint_every: write the checkpoint every N steps (and at the end).
+        device: ``cpu`` or ``cuda[:i]``; amp (bf16 autocast), channels_last and compile act on CUDA only.
+        num_workers: DataLoader worker processes that prepare batches.
+    """
+
+    model: RPMNetConfig = field(default_factory=lambda: RPMNetConfig(backbone="resnet18"))
+    data_roots: list[str] = field(default_factory=list)
+    davis_splits: list[str] = field(default_factory=lambda: ["train"])
+    short_side: int | None = 256
+    frame_gap: tuple[int, int] = (1, 2)
+    crop_size: int = 256
+    hflip: bool = True
+    colour_space: str = "lab"
+    loss: str = "huber"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_steps: int = 0
+    batch_size: int = 8
+    steps: int = 1000
+    grad_clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 100
+    device: str = "cpu"
+    amp: bool = False
+    channels_last: bool = False
+    compile: bool = False
+    num_workers: int = 0
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for an impossible setting, before any work starts."""
+        self.model.validate()
+        low, high = self.frame_gap
+        checks = [
+            (self.colour_space in COLOUR_SPACES, f"colour_space must be one of {COLOUR_SPACES}"),
+            (self.loss in LOSSES, f"loss must be one of {LOSSES}"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}"),
+            (1 <= low <= high, f"frame_gap must be (min, max) with 1 <= min <= max, got {self.frame_gap}"),
+            (self.crop_size >= 16, f"crop_size must be >= 16, got {self.crop_size}"),
+            (self.short_side is None or self.short_side >= self.crop_size,
+             f"short_side {self.short_side} is smaller than crop_size {self.crop_size}"),
+            (self.batch_size >= 1 and self.steps >= 1, "batch_size and steps must be >= 1"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (self.lr > 0, "lr must be > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"train config: {message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (used when loading checkpoints)."""
+        values = dict(values)
+        values["model"] = RPMNetConfig(**values["model"])
+        values["frame_gap"] = tuple(values["frame_gap"])
+        return cls(**values)

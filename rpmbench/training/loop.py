@@ -1,0 +1,160 @@
+"""The training loop: reconstruct the target frame by warping the reference (layer 109)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from rpmbench.atomic import atomic_write_json
+from rpmbench.errors import TrainingDivergedError
+from rpmbench.models import RPMNet, build_rpmnet
+from rpmbench.provenance import git_commit
+from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
+from rpmbench.training.colour import to_network_input
+from rpmbench.training.config import TrainConfig
+from rpmbench.training.frames import PairBatches, discover_sequences
+
+
+@dataclass
+class TrainResult:
+    """Where the final checkpoint is and how the run went."""
+
+    checkpoint: Path
+    steps: int
+    seconds: float
+    final_loss: float
+
+
+def default_data_roots() -> list[str]:
+    """The built-in data: its real video clips and the built-in data set's train split."""
+    from rpmbench.data.builtin import builtin_clip_paths, ensure_builtin_dataset
+
+    return [str(p) for p in builtin_clip_paths()] + [str(ensure_builtin_dataset())]
+
+
+def reconstruction_loss(warped: Tensor, target: Tensor, kind: str) -> Tensor:
+    """Mean Huber (delta 1) or L1 distance between ``(B, 3, h, w)`` tensors."""
+    if kind == "huber":
+        return F.huber_loss(warped, target, delta=1.0)
+    return F.l1_loss(warped, target)
+
+
+def _lr_factor(config: TrainConfig, step: int) -> float:
+    if config.warmup_steps and step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    if config.schedule == "constant":
+        return 1.0
+    progress = (step - config.warmup_steps) / max(config.steps - config.warmup_steps, 1)
+    return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def training_step(model: RPMNet, reference: Tensor, target: Tensor, config: TrainConfig) -> Tensor:
+    """Loss of one batch of uint8 ``(B, 3, S, S)`` pairs."""
+    device = torch.device(config.device)
+    reference = to_network_input(reference.to(device), config.colour_space)
+    target = to_network_input(target.to(device), config.colour_space)
+    if config.channels_last and device.type == "cuda":
+        reference = reference.contiguous(memory_format=torch.channels_last)
+        target = target.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
+        out = model(target, reference)
+    return reconstruction_loss(out.warped.float(), model.downsample_payload(target), config.loss)
+
+
+def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = False,
+          progress: bool = True) -> TrainResult:
+    """Train ``config`` in ``run_dir`` (``checkpoint.pt``, ``log.jsonl``, ``config.json``).
+
+    With ``resume`` and an existing checkpoint, training continues from it and reproduces the
+    uninterrupted run exactly on CPU. A NaN or infinite loss raises
+    :class:`TrainingDivergedError`; the last checkpoint written stays the last good one.
+    """
+    config.validate()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run_dir / CHECKPOINT_NAME
+    roots = config.data_roots or default_data_roots()
+    sequences = discover_sequences(roots, config.davis_splits, config.short_side)
+    device = torch.device(config.device)
+
+    torch.manual_seed(config.seed)
+    model = build_rpmnet(**vars(config.model)).to(device)
+    if config.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(config, s))
+    start, seconds, loss_value = 0, 0.0, math.nan
+    if resume and checkpoint_path.is_file():
+        state = read_checkpoint(checkpoint_path)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        start, seconds, loss_value = state["step"], state["seconds"], state["loss"]
+    step_fn = torch.compile(training_step) if config.compile and device.type == "cuda" else training_step
+
+    commit = git_commit()
+    atomic_write_json(run_dir / "config.json", {"git_commit": commit, "config": config.to_dict()})
+    print(f"rpmbench train: commit {commit}, {len(sequences)} sequences, steps {start}->{config.steps}, "
+          f"run dir {run_dir}", file=sys.stderr)
+    log_path = run_dir / "log.jsonl"
+    _truncate_log(log_path, start)
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(checkpoint_path, {
+            "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+            "scheduler": scheduler.state_dict(), "step": step, "seconds": seconds, "loss": loss_value,
+            "rng": {"torch": torch.get_rng_state()}, "config": config.to_dict(), "git_commit": commit,
+        })
+
+    batches = PairBatches(sequences, config.batch_size, config.crop_size, config.frame_gap,
+                          config.hflip, config.seed, config.short_side, config.steps)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, sampler=range(start, config.steps),
+                                         num_workers=config.num_workers)
+    model.train()
+    bar = tqdm(loader, total=config.steps - start, initial=0, desc="train", unit="step",
+               disable=not progress, dynamic_ncols=True)
+    with log_path.open("a") as log:
+        for step, (reference, target) in zip(range(start, config.steps), bar):
+            tick = time.perf_counter()
+            loss = step_fn(model, reference, target, config)
+            if not torch.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"training diverged at step {step} (loss {loss.item()}); the last good checkpoint "
+                    f"is {checkpoint_path if checkpoint_path.is_file() else 'not written yet'}. "
+                    "Lower train.lr or set train.grad_clip.")
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimiser.step()
+            scheduler.step()
+            elapsed = time.perf_counter() - tick
+            seconds += elapsed
+            loss_value = float(loss.detach())
+            log.write(json.dumps({"step": step + 1, "loss": loss_value, "lr": scheduler.get_last_lr()[0],
+                                  "samples_per_s": config.batch_size / elapsed}) + "\n")
+            bar.set_postfix(loss=f"{loss_value:.4f}")
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+                log.flush()
+                checkpoint(step + 1)
+    return TrainResult(checkpoint_path, config.steps, seconds, loss_value)
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log lines past ``step`` (written after the checkpoint a resumed run starts from)."""
+    if not path.is_file():
+        return
+    lines = [line for line in path.read_text().splitlines()
+             if line.strip() and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in lines))
