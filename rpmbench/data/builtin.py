@@ -1,0 +1,42 @@
+"""The built-in data set, generated on demand into a cache folder (no download needed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from rpmbench.data.synthetic import FORMAT_VERSION, builtin_clip_paths, make_dataset
+
+__all__ = ["builtin_clip_paths", "cache_dir", "ensure_builtin_dataset"]
+
+
+def cache_dir() -> Path:
+    """``$RPMBENCH_CACHE``, else ``~/.cache/rpmbench``."""
+    return Path(os.environ.get("RPMBENCH_CACHE", Path.home() / ".cache" / "rpmbench"))
+
+
+def ensure_builtin_dataset(size: str = "small", seed: int = 0, cache: str | os.PathLike[str] | None = None,
+                           progress: bool = True) -> Path:
+    """The DAVIS-layout root of the built-in data set, generating it on first use.
+
+    Generation goes to a temporary folder renamed into place, so the cache never holds half a data
+    set; when two processes race, the second discards its copy and uses the first one's.
+    """
+    folder = Path(cache) if cache else cache_dir()
+    final = folder / f"{size}-seed{seed}-v{FORMAT_VERSION}"
+    if final.is_dir():
+        return final
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
+    try:
+        make_dataset(scratch / "data", seed=seed, size=size, progress=progress)
+        try:
+            os.rename(scratch / "data", final)
+        except OSError:
+            if not final.is_dir():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return final
