@@ -124,7 +124,7 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     model.train()
     bar = tqdm(loader, total=config.steps - start, initial=0, desc="train", unit="step",
                disable=not progress, dynamic_ncols=True)
-    with log_path.open("a") as log:
+    with log_path.open("a", buffering=1) as log:  # line-buffered: `tail -f` works
         for step, (reference, target) in zip(range(start, config.steps), bar):
             tick = time.perf_counter()
             loss = step_fn(model, reference, target, config)
@@ -146,7 +146,6 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
                                   "samples_per_s": config.batch_size / elapsed}) + "\n")
             bar.set_postfix(loss=f"{loss_value:.4f}")
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-                log.flush()
                 checkpoint(step + 1)
     return TrainResult(checkpoint_path, config.steps, seconds, loss_value)
 

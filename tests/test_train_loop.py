@@ -1,0 +1,125 @@
+"""Training: exact resume, NaN stop, Lab conversion, pair sampling, end-to-end smoke."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from davis_fixtures import moving_ellipses, write_davis
+from rpmbench.errors import ConfigError, TrainingDivergedError
+from rpmbench.evaluation import evaluate_results
+from rpmbench.models import RPMNetConfig
+from rpmbench.propagation import PropagationConfig, propagate_dataset
+from rpmbench.training import TrainConfig, load_checkpoint_model, train
+from rpmbench.training import loop as loop_module
+from rpmbench.training.colour import rgb_to_lab
+from rpmbench.training.frames import PairBatches, discover_sequences
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(0)
+    root = write_davis(tmp_path_factory.mktemp("davis"),
+                       {f"s{i}": moving_ellipses(rng, 6, 40, 56, 2) for i in range(3)})
+    (root / "ImageSets" / "2017" / "train.txt").write_text("s0\ns1\n")
+    return root
+
+
+def tiny_config(root: Path, **overrides) -> TrainConfig:
+    values = dict(model=RPMNetConfig("resnet18", backend="reference"), data_roots=[str(root)],
+                  short_side=None, crop_size=32, batch_size=2, steps=4, checkpoint_every=2, seed=3)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """N steps, an interruption, a resume and N more steps equal 2N uninterrupted steps."""
+    full = train(tiny_config(root, steps=4), tmp_path / "full", progress=False)
+    original = loop_module.reconstruction_loss
+    calls = []
+
+    def interrupt_third_step(warped, target, kind):
+        calls.append(1)
+        if len(calls) == 3:  # killed during step 3, after the checkpoint of step 2
+            raise Interrupted
+        return original(warped, target, kind)
+
+    monkeypatch.setattr(loop_module, "reconstruction_loss", interrupt_third_step)
+    with pytest.raises(Interrupted):
+        train(tiny_config(root, steps=4), tmp_path / "split", progress=False)
+    monkeypatch.setattr(loop_module, "reconstruction_loss", original)
+    resumed = train(tiny_config(root, steps=4), tmp_path / "split", resume=True, progress=False)
+    a = torch.load(full.checkpoint, weights_only=False)
+    b = torch.load(resumed.checkpoint, weights_only=False)
+    assert a["step"] == b["step"] == 4
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    log = [json.loads(line) for line in (tmp_path / "split" / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2, 3, 4]
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(root: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    original = loop_module.reconstruction_loss
+    calls = []
+
+    def poisoned(warped, target, kind):
+        calls.append(1)
+        loss = original(warped, target, kind)
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    monkeypatch.setattr(loop_module, "reconstruction_loss", poisoned)
+    with pytest.raises(TrainingDivergedError, match="diverged at step 2"):
+        train(tiny_config(root), tmp_path / "run", progress=False)
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 2
+    assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
+
+
+def test_lab_matches_skimage() -> None:
+    from skimage.color import rgb2lab
+
+    rgb = np.random.default_rng(0).random((5, 7, 3))
+    ours = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(ours, rgb2lab(rgb), atol=5e-3)
+
+
+def test_pair_sampling_is_deterministic_and_respects_the_gap(root: Path) -> None:
+    sequences = discover_sequences([str(root)], ["train"], None)
+    assert [s.name for s in sequences] == [f"{root.name}/s0", f"{root.name}/s1"]
+    batches = PairBatches(sequences, 3, 24, (2, 2), False, seed=1, short_side=None, steps=10)
+    ref_a, tgt_a = batches[5]
+    ref_b, tgt_b = batches[5]
+    assert torch.equal(ref_a, ref_b) and torch.equal(tgt_a, tgt_b)
+    assert not torch.equal(batches[6][0], ref_a)
+    assert ref_a.shape == (3, 3, 24, 24) and ref_a.dtype == torch.uint8
+    # frames of the fixture differ in content, so a gap of 2 never pairs a frame with itself
+    assert all(not torch.equal(r, t) for r, t in zip(ref_a, tgt_a))
+
+
+def test_bad_configs_fail_before_work(root: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="frame_gap"):
+        train(tiny_config(root, frame_gap=(3, 1)), tmp_path / "x", progress=False)
+    with pytest.raises(ConfigError, match="unknown backbone"):
+        train(tiny_config(root, model=RPMNetConfig("vgg")), tmp_path / "y", progress=False)
+    assert not (tmp_path / "x").exists()
+
+
+def test_end_to_end_train_infer_score(root: Path, tmp_path: Path) -> None:
+    result = train(tiny_config(root, steps=2), tmp_path / "run", progress=False)
+    model, config = load_checkpoint_model(result.checkpoint)
+    stats = propagate_dataset(model, root, "val", tmp_path / "pred",
+                              PropagationConfig(colour_space=config.colour_space), progress=False)
+    assert stats.frames == 3 * 5
+    scores = evaluate_results(root, tmp_path / "pred", progress=False)
+    assert 0 <= scores.global_metrics["J&F-Mean"] <= 1
+    assert (tmp_path / "pred" / "global_results-val.csv").is_file()
+    assert sorted(p.name for p in (tmp_path / "pred" / "s1").iterdir())[:2] == ["00000.png", "00001.png"]
