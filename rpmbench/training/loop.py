@@ -58,6 +58,18 @@ def _lr_factor(config: TrainConfig, step: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
+def build_training(config: TrainConfig) -> tuple[RPMNet, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The model (seeded by ``config.seed``), its Adam optimiser and the learning-rate schedule."""
+    device = torch.device(config.device)
+    torch.manual_seed(config.seed)
+    model = build_rpmnet(**vars(config.model)).to(device)
+    if config.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(config, s))
+    return model, optimiser, scheduler
+
+
 def training_step(model: RPMNet, reference: Tensor, target: Tensor, config: TrainConfig) -> Tensor:
     """Loss of one batch of uint8 ``(B, 3, S, S)`` pairs."""
     device = torch.device(config.device)
@@ -87,12 +99,7 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     sequences = discover_sequences(roots, config.davis_splits, config.short_side)
     device = torch.device(config.device)
 
-    torch.manual_seed(config.seed)
-    model = build_rpmnet(**vars(config.model)).to(device)
-    if config.channels_last and device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(config, s))
+    model, optimiser, scheduler = build_training(config)
     start, seconds, loss_value = 0, 0.0, math.nan
     if resume and checkpoint_path.is_file():
         state = read_checkpoint(checkpoint_path)
