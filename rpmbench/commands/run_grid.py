@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     execution.add_argument("--executor", choices=("local", "processes", "slurm"), default="local",
                            help="local: sequential; processes: --workers at once; slurm: submitit")
     execution.add_argument("--workers", type=int, default=2, help="processes executor: pool size")
+    execution.add_argument("--threads", type=int,
+                           help="torch threads per job (default: all cores, divided among workers); "
+                           "CPU numbers are bit-identical only at equal thread counts")
 
     slurm = parser.add_argument_group("slurm (with --executor slurm)")
     slurm.add_argument("--partition", help="Slurm partition")
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["run_name"] = args.run_name
     grid = load_grid_config(args.preset, args.config, overrides)
     executor = ExecutorOptions(
-        name=args.executor, workers=args.workers,
+        name=args.executor, workers=args.workers, threads=args.threads,
         slurm=SlurmOptions(
             folder=args.slurm_folder, partition=args.partition, gpus_per_node=args.gpus_per_node,
             cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb, timeout_min=args.timeout_min,

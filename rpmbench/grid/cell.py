@@ -19,7 +19,6 @@ from typing import Any
 import torch
 
 from rpmbench.atomic import atomic_directory, atomic_write_json
-from rpmbench.grid.overrides import apply_overrides, flatten
 from rpmbench.grid.plan import CellJob
 from rpmbench.grid.store import RunStore
 from rpmbench.provenance import run_metadata
@@ -37,6 +36,7 @@ class RunContext:
     preset: str
     keep_work: bool = False
     progress: bool = True
+    threads: int | None = None  # torch threads while the job runs; None: leave as is
 
 
 def run_job(job: CellJob, context: RunContext) -> dict[str, Any]:
@@ -46,10 +46,15 @@ def run_job(job: CellJob, context: RunContext) -> dict[str, Any]:
     if existing is not None:
         return existing
     work = store.work_dir(job.stem)
-    if job.kind == "baseline":
-        payload = _run_baseline(job, context, work)
-    else:
-        payload = _run_model(job, context, work)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(context.threads or previous_threads)
+    try:
+        if job.kind == "baseline":
+            payload = _run_baseline(job, context, work)
+        else:
+            payload = _run_model(job, context, work)
+    finally:
+        torch.set_num_threads(previous_threads)
     store.publish_json(store.result_path(job.stem), payload)
     if not context.keep_work:
         shutil.rmtree(work, ignore_errors=True)
@@ -61,19 +66,18 @@ def _run_model(job: CellJob, context: RunContext, work: Path) -> dict[str, Any]:
     from rpmbench.propagation import PropagationConfig, propagate_dataset
     from rpmbench.training import TrainConfig, load_checkpoint_model, train
 
-    config = apply_overrides(TrainConfig(), flatten(job.config["train"]), f"cell {job.cell_id}")
-    config = dataclasses.replace(config, **_train_data_fields(context))
+    config = TrainConfig.from_dict(job.config["train"])
+    # The machine's data paths are filled in here; they are not part of the config hash.
+    config = dataclasses.replace(config, data_roots=list(context.train_roots))
     train_dir = work / "train"
-    trained = train(config, train_dir, resume=train_dir.exists(), progress=context.progress)
+    trained = train(config, train_dir, resume=True, progress=context.progress)
     model, _ = load_checkpoint_model(trained.checkpoint)
-    model.eval()
-    propagation = apply_overrides(PropagationConfig(), flatten(job.config["propagation"]),
-                                  f"cell {job.cell_id}")
+    propagation = PropagationConfig(**job.config["propagation"])
     stats = _propagate_once(
         work, lambda out: propagate_dataset(model, context.davis_root, job.config["data"]["split"],
-                                            out, propagation))
+                                            out, propagation, progress=context.progress))
     scores = _score(job, context, work)
-    height, width = _frame_size(context.davis_root, job.config["data"]["split"])
+    height, width = _frame_size(context.davis_root, job.config["data"]["split"], propagation.scale)
     return {
         **_common(job, context, scores, stats, config.device),
         **_model_fields(job),
@@ -91,7 +95,7 @@ def _run_baseline(job: CellJob, context: RunContext, work: Path) -> dict[str, An
 
     stats = _propagate_once(
         work, lambda out: run_baseline(job.cell_id, context.davis_root,
-                                       job.config["data"]["split"], out))
+                                       job.config["data"]["split"], out, progress=context.progress))
     return _common(job, context, _score(job, context, work), stats, "cpu")
 
 
@@ -144,13 +148,8 @@ def _model_fields(job: CellJob) -> dict[str, Any]:
     return {key: model[key] for key in ("backbone", "matching", "layers", "dilation")}
 
 
-def _train_data_fields(context: RunContext) -> dict[str, Any]:
-    """The TrainConfig fields that point at this machine's data (not hashed: paths vary)."""
-    return {"data_roots": list(context.train_roots)}
-
-
-def _frame_size(davis_root: Path, split: str) -> tuple[int, int]:
-    """(H, W) of the first frame of the first sequence of ``split``: the inference size."""
+def _frame_size(davis_root: Path, split: str, scale: float) -> tuple[int, int]:
+    """(H, W) the network sees: the first frame of ``split`` resized by the propagation scale."""
     from PIL import Image
 
     from rpmbench.data.davis import DavisDataset
@@ -158,7 +157,7 @@ def _frame_size(davis_root: Path, split: str) -> tuple[int, int]:
     dataset = DavisDataset(davis_root, split=split)
     with Image.open(dataset.frame_paths(dataset.sequences[0])[0]) as image:
         width, height = image.size
-    return height, width
+    return round(height * scale), round(width * scale)
 
 
 def flops_per_frame(model: torch.nn.Module, height: int, width: int) -> int:
@@ -169,10 +168,11 @@ def flops_per_frame(model: torch.nn.Module, height: int, width: int) -> int:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    frame = torch.zeros(1, 3, height, width)
+    device = next(model.parameters()).device
+    frame = torch.zeros(1, 3, height, width, device=device)
     with torch.no_grad():
         features = model.embed(frame)
-        payload = torch.zeros(1, 2, *features.shape[-2:])
+        payload = torch.zeros(1, 2, *features.shape[-2:], device=device)
         counter = FlopCounterMode(display=False)
         with counter:
             target = model.embed(frame)

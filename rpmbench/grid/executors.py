@@ -6,6 +6,9 @@ published result), so any of them can be interrupted and rerun.
 - ``local``: sequentially here, each job with its own progress bar under the grid's bar.
 - ``processes``: a ``ProcessPoolExecutor`` (spawn) of ``workers`` processes, each limited to
   ``cpu_count // workers`` torch threads so the pool does not oversubscribe the cores.
+
+CPU results are bit-identical across executors only at the same torch thread count (the order of
+floating-point reductions depends on it); ``threads`` fixes it for local and process runs.
 - ``slurm``: submitit; one array task per job. :class:`CellTask` is ``Checkpointable``: on
   preemption or timeout submitit calls ``checkpoint()``, which requeues the same job; the rerun
   resumes training from the job's last checkpoint in its work dir.
@@ -14,6 +17,7 @@ published result), so any of them can be interrupted and rerun.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import os
 import time
@@ -50,14 +54,17 @@ class ExecutorOptions:
 
     name: str = "local"
     workers: int = 2
+    threads: int | None = None  # torch threads per job; None: all cores / workers
     slurm: SlurmOptions = SlurmOptions()
 
     def validate(self) -> None:
-        """ConfigError for an unknown executor or an impossible worker count."""
+        """ConfigError for an unknown executor or an impossible worker/thread count."""
         if self.name not in EXECUTORS:
             raise ConfigError(f"unknown executor {self.name!r}; choose from {', '.join(EXECUTORS)}")
         if self.workers < 1:
             raise ConfigError(f"--workers {self.workers}: use at least 1")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads {self.threads}: use at least 1")
 
 
 OnResult = Callable[[CellJob, dict[str, Any]], None]
@@ -88,24 +95,18 @@ def execute(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptio
 
 def _run_local(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
                done: Callable[[int, dict[str, Any]], None]) -> None:
+    context = dataclasses.replace(context, threads=options.threads)
     for index, job in enumerate(jobs):
         done(index, run_job(job, context))
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _run_processes(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
                    done: Callable[[int, dict[str, Any]], None]) -> None:
     # Per-job bars from several processes would interleave; the grid bar is the progress display.
-    quiet = RunContext(**{**context.__dict__, "progress": False})
-    threads = max(1, (os.cpu_count() or 1) // options.workers)
+    threads = options.threads or max(1, (os.cpu_count() or 1) // options.workers)
+    quiet = dataclasses.replace(context, progress=False, threads=threads)
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=options.workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker, initargs=(threads,),
     ) as pool:
         futures = {pool.submit(run_job, job, quiet): index for index, job in enumerate(jobs)}
         try:
@@ -154,7 +155,7 @@ def _slurm_executor(options: SlurmOptions) -> Any:
 def _run_slurm(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
                done: Callable[[int, dict[str, Any]], None]) -> None:
     executor = _slurm_executor(options.slurm)
-    quiet = RunContext(**{**context.__dict__, "progress": False})
+    quiet = dataclasses.replace(context, progress=False, threads=options.threads)
     submitted = executor.map_array(CellTask(), list(jobs), [quiet] * len(jobs))
     if submitted:
         print(f"submitted {len(submitted)} job(s): {submitted[0].job_id.split('_')[0]} "

@@ -17,7 +17,7 @@ from typing import Any
 from rpmbench.errors import ConfigError
 from rpmbench.grid.cells import Cell, config_hash, grid_cells
 from rpmbench.grid.presets import GridConfig, config_dict
-from rpmbench.models import RPMNetConfig
+from rpmbench.propagation import PropagationConfig
 from rpmbench.training import TrainConfig
 
 
@@ -44,19 +44,25 @@ def cell_train_config(grid: GridConfig, cell: Cell, seed: int) -> TrainConfig:
     return dataclasses.replace(grid.train, model=model, seed=seed)
 
 
+def cell_propagation_config(grid: GridConfig) -> PropagationConfig:
+    """The grid's propagation settings, in the colour space the cells are trained in."""
+    return dataclasses.replace(grid.propagation, colour_space=grid.train.colour_space)
+
+
 def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellJob]:
     """All jobs of ``grid`` in table order, restricted to cell ids matching any ``only`` glob.
 
-    Every model cell's RPMNetConfig is validated here, so a bad backbone, dilation or layer count
-    is a ConfigError before any work starts.
+    Every cell's TrainConfig (with its RPMNetConfig) and the PropagationConfig are validated here,
+    so a bad backbone, dilation, layer count or training setting is a ConfigError before any
+    work starts.
     """
     data = config_dict(grid.data)
+    propagation = cell_propagation_config(grid)
+    propagation.validate()
     jobs: list[CellJob] = []
     for cell in grid_cells(grid.rows, grid.backbones):
-        model = RPMNetConfig(**config_dict(dataclasses.replace(grid.train.model,
-                                                               **cell.model_fields())))
         try:
-            model.validate()
+            cell_train_config(grid, cell, grid.first_seed).validate()
         except ConfigError as error:
             raise ConfigError(f"grid cell {cell.id}: {error}") from error
         for offset in range(grid.seeds):
@@ -66,7 +72,7 @@ def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellJob]:
                 "seed": seed,
                 "data": data,
                 "train": config_dict(cell_train_config(grid, cell, seed)),
-                "propagation": config_dict(grid.propagation),
+                "propagation": config_dict(propagation),
             }
             jobs.append(CellJob(cell.id, "model", seed, config, config_hash(config)))
     for name in grid.baselines:

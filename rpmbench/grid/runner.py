@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rpmbench.errors import DataError
 from rpmbench.grid.cell import RunContext
 from rpmbench.grid.executors import ExecutorOptions, execute
 from rpmbench.grid.plan import CellJob, plan_grid
@@ -34,18 +35,29 @@ class GridOutcome:
 def resolve_data(grid: GridConfig) -> tuple[Path, tuple[str, ...]]:
     """The DAVIS-layout root to score on and the training roots; DataError if unusable.
 
-    The built-in data set is generated into the cache on first use (atomically).
+    Training reads the root's ``train.davis_splits`` frames plus ``train.data_roots`` (and the
+    built-in real video clips with ``data.builtin_clips``). The built-in data set is generated
+    into the cache on first use (atomically).
     """
     from rpmbench.data.davis import DavisDataset
 
+    extra = [str(Path(root).expanduser()) for root in grid.train.data_roots]
     if grid.data.source == "builtin":
-        from rpmbench.data.builtin import ensure_builtin_dataset
+        from rpmbench.data.builtin import builtin_clip_paths, ensure_builtin_dataset
 
         root = Path(ensure_builtin_dataset(grid.data.builtin_size, grid.data.builtin_seed))
+        if grid.data.builtin_clips:
+            extra += [str(path) for path in builtin_clip_paths()]
     else:
         root = Path(str(grid.data.davis_root)).expanduser()
     DavisDataset(root, split=grid.data.split)  # validates the layout, raises DataError
-    return root, (str(root),)
+    for split in grid.train.davis_splits:
+        DavisDataset(root, split=split)
+    for path in extra:
+        if not Path(path).exists():
+            raise DataError(f"train.data_roots entry {path} does not exist; fix the path or "
+                            "remove it from the preset")
+    return root, (*extra, str(root))
 
 
 def table_context(grid: GridConfig) -> TableContext:
