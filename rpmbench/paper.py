@@ -8,7 +8,9 @@ import pandas as pd
 
 from rpmbench.errors import DataError
 
-PAPER_RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "paper"
+#: The repository's committed ``results/`` folder (rpmbench runs from a clone: ``pip install -e .``).
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+PAPER_RESULTS_DIR = RESULTS_DIR / "paper"
 
 #: Headline DAVIS-2017 val numbers of the main paper (ResNet-101, deformable), in percent.
 PAPER_HEADLINE = {"J": 41.0, "F": 42.2, "parameters": 43_000_000}

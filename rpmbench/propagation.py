@@ -74,11 +74,13 @@ class PropagationStats:
 @dataclass
 class PropagationOutput:
     """``masks (T, H, W)`` uint8 ids; with ``return_sampling``, per frame t >= 1 the sampling
-    locations of every matching layer (list of ``(1, k*k, h, w, 2)``) and the flow ``(1, 2, h, w)``."""
+    locations of every matching layer (list of ``(1, k*k, h, w, 2)``) and the flow ``(1, 2, h, w)``,
+    and every frame's embedding ``(32, h, w)``."""
 
     masks: np.ndarray
     sampling: list[list[Tensor]] | None = None
     flows: list[Tensor] | None = None
+    features: list[Tensor] | None = None
 
 
 def one_hot_first_mask(first_mask: np.ndarray) -> tuple[Tensor, int]:
@@ -166,7 +168,9 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
 
     masks = propagate_with_flows(first_mask, (make_step(t) for t in range(1, len(frames))),
                                  tuple(features.shape[-2:]), config.mode)
-    return PropagationOutput(masks, sampling if return_sampling else None, flows if return_sampling else None)
+    if not return_sampling:
+        return PropagationOutput(masks)
+    return PropagationOutput(masks, sampling, flows, [f.cpu() for f in features])
 
 
 def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: str,

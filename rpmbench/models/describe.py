@@ -131,3 +131,21 @@ def parameter_summary(model: RPMNet) -> dict[str, int]:
         "matching": count(model.matching),
         "total": count(model),
     }
+
+
+def _normalised(text: str) -> str:
+    return "".join(ch for ch in text.lower().replace("×", "x") if ch.isalnum())
+
+
+def table1_mismatches(ours: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
+    """Rows where ``ours`` differs from the paper's Table 1 (number, output, or description up to
+    punctuation and spacing); empty when they agree."""
+    problems = []
+    if list(ours["number"]) != list(paper["number"]):
+        return [f"layer numbers differ: {list(ours['number'])} vs {list(paper['number'])}"]
+    for (_, mine), (_, theirs) in zip(ours.iterrows(), paper.iterrows()):
+        if mine["output"] != theirs["output"]:
+            problems.append(f"layer {mine['number']}: output {mine['output']} vs {theirs['output']}")
+        if _normalised(mine["description"]) != _normalised(theirs["description"]):
+            problems.append(f"layer {mine['number']}: '{mine['description']}' vs '{theirs['description']}'")
+    return problems
