@@ -96,6 +96,9 @@ class GridConfig:
         if self.data.source == "davis" and not self.data.davis_root:
             raise ConfigError("data.source is 'davis' but data.davis_root is not set; "
                               "pass --set data.davis_root=/path/to/DAVIS")
+        if self.run == "paper":
+            raise ConfigError("run name 'paper' is reserved: results/paper/ holds the paper's own "
+                              "Table 2; choose another with --run-name")
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: run at least one seed per cell")
         unknown = sorted(set(self.baselines) - set(BASELINES))
