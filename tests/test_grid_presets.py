@@ -1,0 +1,74 @@
+"""Shipped presets load and plan; YAML files and --set override any field; hashes follow settings."""
+
+from pathlib import Path
+
+import pytest
+
+from rpmbench.errors import ConfigError
+from rpmbench.grid.plan import plan_grid
+from rpmbench.grid.presets import PRESETS, load_grid_config, preset_path
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_ship_with_the_package_and_plan_the_full_grid(name: str) -> None:
+    assert preset_path(name).is_file()
+    grid = load_grid_config(name)
+    assert grid.name == name
+    jobs = plan_grid(grid)
+    assert len(jobs) == 28 + 3
+    assert len({job.stem for job in jobs}) == len(jobs)
+
+
+def test_paper_preset_is_a_gpu_davis_run() -> None:
+    grid = load_grid_config("paper")
+    assert grid.data.source == "davis" and grid.train.crop_size == 256
+    assert grid.train.device.startswith("cuda") and grid.train.data_roots
+    assert grid.run != "paper"
+
+
+def test_config_file_then_set_then_seeds(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("train:\n  steps: 7\n  model: {dcn: v2}\npropagation: {mode: hard}\n")
+    grid = load_grid_config("smoke", [extra], {"train.steps": 9, "seeds": 2})
+    assert (grid.train.steps, grid.train.model.dcn, grid.propagation.mode, grid.seeds) == (9, "v2", "hard", 2)
+    jobs = plan_grid(grid, only=["resnet18-deformable-l3"])
+    assert [job.seed for job in jobs] == [0, 1]
+    assert jobs[0].config["train"]["model"]["backbone"] == "resnet18"
+    assert jobs[0].config["train"]["steps"] == 9
+
+
+def test_hash_changes_with_settings_only() -> None:
+    def stem(**overrides: object) -> str:
+        return plan_grid(load_grid_config("smoke", overrides=overrides), only=["resnet34-standard-l3"])[0].hash
+
+    base = stem()
+    assert stem() == base
+    assert stem(run_name="elsewhere", keep_work=True) == base  # where results go is not a setting
+    for change in ({"train.lr": 0.002}, {"propagation.scale": 0.5}, {"first_seed": 1},
+                   {"data.builtin_seed": 1}, {"train.model.dcn": "v2"}):
+        assert stem(**change) != base, change
+
+
+def test_propagation_follows_the_training_colour_space() -> None:
+    grid = load_grid_config("smoke", overrides={"train.colour_space": "rgb"})
+    assert plan_grid(grid)[0].config["propagation"]["colour_space"] == "rgb"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"run_name": "paper"}, "reserved"),
+    ({"seeds": 0}, "at least one seed"),
+    ({"baselines": ["copy-last"]}, "unknown baseline"),
+    ({"data.source": "youtube"}, "data.source"),
+    ({"train.crop_size": 8}, "crop_size"),
+    ({"propagation.scale": 0}, "scale"),
+])
+def test_invalid_settings(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        plan_grid(load_grid_config("smoke", overrides=overrides))
+
+
+def test_unknown_preset_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'fast'"):
+        load_grid_config("fast")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_grid_config("smoke", [tmp_path / "nope.yaml"])
