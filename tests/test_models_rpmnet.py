@@ -77,6 +77,13 @@ def test_zero_offsets_make_deformable_matching_a_plain_conv_net() -> None:
     torch.testing.assert_close(a.warped, b.warped, rtol=1e-4, atol=1e-5)
 
 
+def test_untrained_matching_predicts_zero_flow() -> None:
+    model = build_rpmnet("resnet18", "dilated", 3, 3, backend="reference").eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))
+    assert torch.equal(out.flow, torch.zeros_like(out.flow))
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(backbone="resnet152"), "unknown backbone"),
     (dict(matching="sparse"), "unknown matching"),
@@ -95,9 +102,10 @@ def test_invalid_configs_fail_before_building(overrides: dict, message: str) -> 
 
 def test_every_parameter_gets_a_gradient() -> None:
     model = build_rpmnet("resnet18", backend="reference")
-    # Non-zero offset weights so the offset branch's own gradient path is exercised too.
+    # Non-zero offset weights and flow layer (both start at zero) so every path carries gradient.
     for conv in model.matching.convs:
         nn.init.normal_(conv.offset_conv.weight, std=1e-3)
+    nn.init.normal_(model.matching.convs[-1].weight, std=1e-2)
     out = model(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
     out.warped.sum().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]

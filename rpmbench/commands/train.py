@@ -21,6 +21,7 @@ config.json (resolved config + git commit). --resume continues exactly where a r
 examples:
   python -m rpmbench train --out runs/r18 --set steps=200 --set crop_size=128 --set short_side=128
   python -m rpmbench train --out runs/r18 --resume
+  python -m rpmbench train --out runs/evidence --evidence-seeds 0 1 2 --set steps=150   # learns?
   python -m rpmbench train --out runs/r101 --config paper.yaml --set device=cuda --set amp=true \\
       --set 'data_roots=[/data/DAVIS, /data/youtube-vos/train]'
 """
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override one field, e.g. --set model.backbone=resnet34 --set steps=500")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--evidence-seeds", type=int, nargs="+", default=None, metavar="SEED",
+                        help="instead of one run: train once per seed, score on the built-in val split "
+                             "beside the baselines, write results/learning/<backbone>-<matching>.json")
 
 
 def load_train_config(files: list[Path], assignments: list[str]):
@@ -58,6 +62,14 @@ def run(args: argparse.Namespace) -> int:
     from rpmbench.training import train
 
     config = load_train_config(args.config, args.set)
+    if args.evidence_seeds:
+        from rpmbench.training.evidence import learning_evidence
+
+        output = Path("results/learning") / f"{config.model.backbone}-{config.model.matching}.json"
+        summary = learning_evidence(config, args.evidence_seeds, args.out, output, not args.no_progress)
+        print(f"RPM-Net J&F {summary['rpmnet_jf_mean']:.3f} +- {summary['rpmnet_jf_std']:.3f} over seeds "
+              f"{args.evidence_seeds}; copy-previous {summary['copy_previous_jf']:.3f}; wrote {output}")
+        return 0
     result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, final loss {result.final_loss:.4f}: "
           f"{result.checkpoint}")

@@ -87,6 +87,10 @@ class MatchingModule(nn.Module):
             convs.append(conv)
             in_channels = out_channels
         self.convs = nn.ModuleList(convs)
+        # The flow layer starts at zero, so an untrained module is the zero-flow (copy-previous)
+        # propagator and training improves on it rather than first undoing random initial flows.
+        nn.init.zeros_(convs[-1].weight)
+        nn.init.zeros_(convs[-1].bias)
         self.relu = nn.ReLU()
         self.warp = FlowWarp(backend)
 
