@@ -112,8 +112,9 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
 
     commit = git_commit()
     atomic_write_json(run_dir / "config.json", {"git_commit": commit, "config": config.to_dict()})
-    print(f"rpmbench train: commit {commit}, {len(sequences)} sequences, steps {start}->{config.steps}, "
-          f"run dir {run_dir}", file=sys.stderr)
+    if progress:  # the same facts are always in config.json
+        print(f"rpmbench train: commit {commit}, {len(sequences)} sequences, steps {start}->{config.steps}, "
+              f"run dir {run_dir}", file=sys.stderr)
     log_path = run_dir / "log.jsonl"
     _truncate_log(log_path, start)
 
