@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -66,6 +67,35 @@ def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch:
     assert [entry["step"] for entry in log] == [1, 2, 3, 4]
 
 
+def test_tensorboard_log_matches_jsonl_after_a_resume(root: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps logged after the resumed checkpoint are purged, so every step appears exactly once."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    original = loop_module.reconstruction_loss
+    calls = []
+
+    def interrupt_fourth_step(warped, target, kind):
+        calls.append(1)
+        if len(calls) == 4:  # step 3 was logged, the checkpoint holds step 2
+            raise Interrupted
+        return original(warped, target, kind)
+
+    monkeypatch.setattr(loop_module, "reconstruction_loss", interrupt_fourth_step)
+    with pytest.raises(Interrupted):
+        train(tiny_config(root, tensorboard=True), tmp_path / "run", progress=False)
+    monkeypatch.setattr(loop_module, "reconstruction_loss", original)
+    train(tiny_config(root, tensorboard=True), tmp_path / "run", resume=True, progress=False)
+
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    scalars = events.Scalars("train/loss")
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [s.step for s in scalars] == [entry["step"] for entry in log] == [1, 2, 3, 4]
+    np.testing.assert_allclose([s.value for s in scalars], [entry["loss"] for entry in log], rtol=1e-6)
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(root: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     original = loop_module.reconstruction_loss
@@ -111,6 +141,23 @@ def test_bad_configs_fail_before_work(root: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown backbone"):
         train(tiny_config(root, model=RPMNetConfig("vgg")), tmp_path / "y", progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_learning_evidence_summarises_seeds_beside_baselines(root: Path, tmp_path: Path) -> None:
+    from rpmbench.training.evidence import learning_evidence
+
+    output = tmp_path / "results" / "evidence.json"
+    summary = learning_evidence(tiny_config(root, steps=2), [0, 1], tmp_path / "work", output,
+                                progress=False, root=root)
+    table = pd.read_csv(output.with_suffix(".csv"))
+    assert table["method"].tolist() == ["copy-first", "copy-previous", "optical-flow", "rpmnet", "rpmnet"]
+    learned = table[table["method"] == "rpmnet"]
+    assert learned["seed"].tolist() == [0, 1] and (learned["train_seconds"] > 0).all()
+    copy_previous = evaluate_results(root, tmp_path / "work" / "copy-previous", progress=False)
+    assert summary["copy_previous_jf"] == copy_previous.global_metrics["J&F-Mean"]
+    assert summary["rpmnet_jf_mean"] == pytest.approx(learned["J&F-Mean"].mean(), abs=1e-4)
+    assert summary["margin_over_copy_previous"] == pytest.approx(summary["rpmnet_jf_mean"] - summary["copy_previous_jf"])
+    assert summary["beats_copy_previous_every_seed"] == bool((learned["J&F-Mean"] > summary["copy_previous_jf"]).all())
 
 
 def test_end_to_end_train_infer_score(root: Path, tmp_path: Path) -> None:

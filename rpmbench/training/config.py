@@ -4,6 +4,7 @@ reproduction notes for why each default was chosen; the main paper does not publ
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ class TrainConfig:
         checkpoint_every: write the checkpoint every N steps (and at the end).
         device: ``cpu`` or ``cuda[:i]``; amp (bf16 autocast), channels_last and compile act on CUDA only.
         num_workers: DataLoader worker processes that prepare batches.
+        tensorboard: also write loss, lr and samples/s to ``<run dir>/tensorboard`` (needs the
+            ``tensorboard`` package; the JSONL log is always written).
     """
 
     model: RPMNetConfig = field(default_factory=lambda: RPMNetConfig(backbone="resnet18"))
@@ -62,6 +65,7 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     num_workers: int = 0
+    tensorboard: bool = False
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for an impossible setting, before any work starts."""
@@ -78,6 +82,8 @@ class TrainConfig:
             (self.batch_size >= 1 and self.steps >= 1, "batch_size and steps must be >= 1"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
             (self.lr > 0, "lr must be > 0"),
+            (not self.tensorboard or importlib.util.find_spec("tensorboard") is not None,
+             "tensorboard=true needs the tensorboard package: pip install tensorboard"),
         ]
         for ok, message in checks:
             if not ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -9,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +25,9 @@ from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_
 from rpmbench.training.colour import to_network_input
 from rpmbench.training.config import TrainConfig
 from rpmbench.training.frames import PairBatches, discover_sequences
+
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
@@ -132,7 +137,8 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     model.train()
     bar = tqdm(loader, total=config.steps - start, initial=0, desc="train", unit="step",
                disable=not progress, dynamic_ncols=True)
-    with log_path.open("a", buffering=1) as log:  # line-buffered: `tail -f` works
+    board_context = _open_tensorboard(run_dir, start) if config.tensorboard else contextlib.nullcontext()
+    with log_path.open("a", buffering=1) as log, board_context as board:  # log line-buffered: `tail -f` works
         for step, (reference, target) in zip(range(start, config.steps), bar):
             tick = time.perf_counter()
             loss = step_fn(model, reference, target, config)
@@ -150,12 +156,25 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
             elapsed = time.perf_counter() - tick
             seconds += elapsed
             loss_value = float(loss.detach())
-            log.write(json.dumps({"step": step + 1, "loss": loss_value, "lr": scheduler.get_last_lr()[0],
-                                  "samples_per_s": config.batch_size / elapsed}) + "\n")
+            record = {"loss": loss_value, "lr": scheduler.get_last_lr()[0],
+                      "samples_per_s": config.batch_size / elapsed}
+            log.write(json.dumps({"step": step + 1, **record}) + "\n")
+            if board is not None:
+                for name, value in record.items():
+                    board.add_scalar(f"train/{name}", value, step + 1)
             bar.set_postfix(loss=f"{loss_value:.4f}")
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
                 checkpoint(step + 1)
+                if board is not None:
+                    board.flush()
     return TrainResult(checkpoint_path, config.steps, seconds, loss_value)
+
+
+def _open_tensorboard(run_dir: Path, start: int) -> SummaryWriter:
+    """A SummaryWriter on ``<run_dir>/tensorboard``; on resume, events past ``start`` are purged."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(run_dir / "tensorboard"), purge_step=start + 1 if start else None)
 
 
 def _truncate_log(path: Path, step: int) -> None:
