@@ -15,7 +15,7 @@ from rpmbench.data.palette import write_palette_png
 from rpmbench.errors import DataError
 from rpmbench.evaluation import evaluate_results, score_sequence
 from rpmbench.evaluation.metrics import (
-    boundary_f, boundary_maps, boundary_tolerance, decay_bins, disk, jaccard, statistics,
+    boundary_f, boundary_maps, boundary_tolerance, decay_bins, disk, jaccard, label_scores, statistics,
 )
 
 
@@ -168,6 +168,28 @@ def test_random_masks_match_slow_reference(seed: int) -> None:
         for t in range(3):
             expected = slow_j_and_f(pred[t] == obj, gt[t] == obj)
             assert (j[t], f[t]) == pytest.approx(expected, abs=1e-12), f"seed {seed}"
+
+
+@pytest.mark.parametrize("seed", [int(s) for s in np.random.SeedSequence().generate_state(3)])
+def test_cropped_label_scores_equal_full_frame_masks(seed: int) -> None:
+    """label_scores crops each frame and object; the full-frame per-mask functions do not. Random
+    id maps with objects on every border, void, ids above K and objects absent from some frames."""
+    rng = np.random.default_rng(seed)
+    gt = moving_ellipses(rng, 6, 37, 53, 4, void=True)
+    pred = perturb(rng, gt, 4)
+    gt[:, 0, rng.integers(0, 53, 5)] = 2            # objects touching the top border,
+    pred[:, -3:, -4:] = 1                            # the bottom-right corner,
+    gt[:, 10:14, -1] = 3                             # and the right border
+    gt[2][gt[2] == 1] = 0                            # object 1 absent from frame 2 of the ground truth
+    pred[4][pred[4] == 4] = 0                        # and object 4 from frame 4 of the prediction
+    pred[5] = 0                                      # an empty prediction
+    gt[:, 30:33, 5:9] = 6                            # an id above K = 4
+    j, f = label_scores(list(pred), gt, num_objects=4)
+    for obj in range(1, 5):
+        np.testing.assert_array_equal(j[obj - 1], jaccard(pred == obj, gt == obj), err_msg=f"J {seed} {obj}")
+        np.testing.assert_array_equal(f[obj - 1], boundary_f(pred == obj, gt == obj), err_msg=f"F {seed} {obj}")
+    assert j[0, 2] < 1 or not (pred[2] == 1).any()
+    assert np.all(j[:, 5][[(gt[5] == k).any() for k in range(1, 5)]] == 0)
 
 
 # ---------------------------------------------------------------- vos-benchmark and the official code

@@ -111,14 +111,18 @@ class DavisDataset:
 
     def read_annotations(self, sequence: str) -> np.ndarray:
         """``(T, H, W)`` uint8 object ids (255 = void, kept)."""
-        paths = self.annotation_paths(sequence)
-        masks = [read_palette_png(path) for path in paths]
-        _check_same_size(masks, paths)
-        return np.stack(masks)
+        return np.stack(read_mask_frames(self.annotation_paths(sequence)))
 
     def read_first_mask(self, sequence: str) -> np.ndarray:
         """``(H, W)`` uint8 ids of the first frame (the semi-supervised input; void kept)."""
         return read_palette_png(self.annotation_paths(sequence)[0])
+
+
+def read_mask_frames(paths: list[Path]) -> list[np.ndarray]:
+    """The ``(H, W)`` uint8 ids of each palette PNG (void kept), checked to share one size."""
+    masks = [read_palette_png(path) for path in paths]
+    _check_same_size(masks, paths)
+    return masks
 
 
 def _check_same_size(arrays: list[np.ndarray], paths: list[Path]) -> None:
@@ -150,8 +154,9 @@ def write_sequence_predictions(results_dir: str | os.PathLike[str], sequence: st
 
 
 def read_sequence_predictions(results_dir: str | os.PathLike[str], sequence: str,
-                              frame_names: list[str], size: tuple[int, int]) -> np.ndarray:
-    """Read predicted id masks ``(len(frame_names), H, W)`` uint8 for the given frame stems.
+                              frame_names: list[str], size: tuple[int, int]) -> list[np.ndarray]:
+    """Read the predicted ``(H, W)`` uint8 id masks of the given frame stems, in order (a list, not
+    a stacked array: the scorer works frame by frame and skips the copy).
 
     Raises :class:`DataError` for a missing sequence folder or frame, a non-palette PNG, or a size
     other than ``size`` (H, W).
@@ -171,4 +176,4 @@ def read_sequence_predictions(results_dir: str | os.PathLike[str], sequence: str
             raise DataError(f"{path}: prediction is {mask.shape[1]}x{mask.shape[0]} but the ground "
                             f"truth is {size[1]}x{size[0]}; predict at the annotation resolution.")
         masks.append(mask)
-    return np.stack(masks) if masks else np.zeros((0, *size), np.uint8)
+    return masks

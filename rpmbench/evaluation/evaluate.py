@@ -11,6 +11,7 @@ each statistic averaged over all objects with equal weight.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from rpmbench.atomic import atomic_path
-from rpmbench.data.davis import VOID_ID, DavisDataset, read_sequence_predictions
-from rpmbench.data.palette import read_palette_png
+from rpmbench.data.davis import VOID_ID, DavisDataset, read_mask_frames, read_sequence_predictions
 from rpmbench.errors import DataError
-from rpmbench.evaluation.metrics import boundary_f, jaccard, statistics
+from rpmbench.evaluation.metrics import label_scores, statistics
 
 GLOBAL_COLUMNS = ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
 
@@ -44,46 +44,42 @@ class EvaluationResult:
     per_frame: pd.DataFrame
 
 
-def score_sequence(sequence: str, gt: np.ndarray, pred: np.ndarray, frame_names: list[str],
-                   pred_paths: list[Path] | None = None) -> pd.DataFrame:
+def score_sequence(sequence: str, gt: Sequence[np.ndarray], pred: Sequence[np.ndarray],
+                   frame_names: list[str], pred_paths: list[Path] | None = None) -> pd.DataFrame:
     """Per-object, per-frame J and F of one sequence.
 
     Args:
-        gt: ``(T, H, W)`` uint8 ground-truth ids of all annotated frames (void = 255).
-        pred: ``(T - 2, H, W)`` uint8 predicted ids of frames 1..T-2.
+        gt: the ``T`` ground-truth ``(H, W)`` uint8 id maps of all annotated frames (void = 255),
+            as a list or a ``(T, H, W)`` array.
+        pred: the ``T - 2`` predicted ``(H, W)`` uint8 id maps of frames 1..T-2.
         frame_names: the ``T - 2`` scored frame names.
         pred_paths: the prediction files, only to name the culprit in an error.
 
     Returns:
         Columns sequence, object, frame, J, F (float64).
     """
-    gt = np.where(gt == VOID_ID, 0, gt)
-    num_objects = int(gt[0].max())
-    scored = gt[1:-1]
-    if pred.size and int(pred.max()) > num_objects:
-        frame = int(np.argmax(pred.reshape(len(pred), -1).max(axis=1) > num_objects))
-        where = pred_paths[frame] if pred_paths else f"{sequence} frame {frame_names[frame]}"
-        raise DataError(f"{where}: predicted object id {int(pred[frame].max())} but the first "
-                        f"ground-truth frame of '{sequence}' has only {num_objects} objects.")
-    rows = []
-    for obj in range(1, num_objects + 1):
-        gt_mask = scored == obj
-        pred_mask = pred == obj
-        rows.append(pd.DataFrame({
-            "sequence": sequence, "object": obj, "frame": frame_names,
-            "J": jaccard(pred_mask, gt_mask), "F": boundary_f(pred_mask, gt_mask),
-        }))
+    first = gt[0]
+    num_objects = int(first[first != VOID_ID].max(initial=0))
+    for index, mask in enumerate(pred):
+        if mask.size and int(mask.max()) > num_objects:
+            where = pred_paths[index] if pred_paths else f"{sequence} frame {frame_names[index]}"
+            raise DataError(f"{where}: predicted object id {int(mask.max())} but the first "
+                            f"ground-truth frame of '{sequence}' has only {num_objects} objects.")
+    # void and ids above K never equal an object id 1..K, so they count as background
+    j_scores, f_scores = label_scores(pred, gt[1:-1], num_objects)
+    rows = [pd.DataFrame({"sequence": sequence, "object": obj, "frame": frame_names,
+                          "J": j_scores[obj - 1], "F": f_scores[obj - 1]})
+            for obj in range(1, num_objects + 1)]
     columns = ["sequence", "object", "frame", "J", "F"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
 def _score_one(task: tuple[Path, str, Path, str]) -> pd.DataFrame:
     root, resolution, results_dir, sequence = task
-    annotation_dir = root / "Annotations" / resolution / sequence
-    paths = sorted(annotation_dir.glob("*.png"))
-    gt = np.stack([read_palette_png(path) for path in paths])
+    paths = sorted((root / "Annotations" / resolution / sequence).glob("*.png"))
+    gt = read_mask_frames(paths)
     names = [path.stem for path in paths[1:-1]]
-    pred = read_sequence_predictions(results_dir, sequence, names, gt.shape[1:])
+    pred = read_sequence_predictions(results_dir, sequence, names, gt[0].shape)
     return score_sequence(sequence, gt, pred, names, [results_dir / sequence / f"{n}.png" for n in names])
 
 

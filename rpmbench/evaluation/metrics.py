@@ -10,13 +10,14 @@ Definitions follow the official DAVIS-2017 evaluation (semi-supervised task) exa
   set x² + y² <= d²); precision = |B_P ∩ dil(B_G)| / |B_P|, recall = |B_G ∩ dil(B_P)| / |B_G|.
   Both boundaries empty: F = 1; exactly one empty: F = 0; else F = 2PR / (P + R) (0 if P + R = 0).
 
-The work is restricted to the bounding box of both boundaries grown by d, so small objects in
+Work is restricted to the box around each object (:func:`label_scores`), so small objects in
 large frames cost little; counts are integers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -65,32 +66,73 @@ def _f_from_counts(pred_count: int, gt_count: int, pred_matched: int, gt_matched
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
+def _box_around(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """Box of a 2-D mask's True pixels grown by one pixel (clipped to the image); None if empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (slice(max(rows[0] - 1, 0), rows[-1] + 2), slice(max(cols[0] - 1, 0), cols[-1] + 2))
+
+
+def _f_of_boundaries(pred_boundary: np.ndarray, gt_boundary: np.ndarray, kernel: np.ndarray) -> float:
+    """F of one frame from its two boundary maps, given any crop that holds all their pixels
+    (dilation ignores pixels outside the crop, and there are no boundary pixels there)."""
+    pred_boundary = np.ascontiguousarray(pred_boundary)
+    gt_boundary = np.ascontiguousarray(gt_boundary)
+    pred_dilated = cv2.dilate(pred_boundary.view(np.uint8), kernel).view(bool)
+    gt_dilated = cv2.dilate(gt_boundary.view(np.uint8), kernel).view(bool)
+    return _f_from_counts(
+        np.count_nonzero(pred_boundary), np.count_nonzero(gt_boundary),
+        np.count_nonzero(pred_boundary & gt_dilated), np.count_nonzero(gt_boundary & pred_dilated),
+    )
+
+
 def boundary_f(pred: np.ndarray, gt: np.ndarray, radius: int | None = None) -> np.ndarray:
     """Per-frame F of ``(T, H, W)`` bool stacks -> ``(T,)`` float64."""
     height, width = gt.shape[-2:]
-    radius = boundary_tolerance(height, width) if radius is None else radius
-    kernel = disk(radius)
-    pred_boundary = boundary_maps(pred)
-    gt_boundary = boundary_maps(gt)
-    scores = np.empty(len(gt))
-    for index, (bp, bg) in enumerate(zip(pred_boundary, gt_boundary)):
-        either = bp | bg
-        rows = np.flatnonzero(either.any(axis=1))
-        if rows.size == 0:
-            scores[index] = 1.0
-            continue
-        cols = np.flatnonzero(either.any(axis=0))
-        top, bottom = max(rows[0] - radius, 0), min(rows[-1] + radius + 1, height)
-        left, right = max(cols[0] - radius, 0), min(cols[-1] + radius + 1, width)
-        bp = bp[top:bottom, left:right]
-        bg = bg[top:bottom, left:right]
-        pred_dilated = cv2.dilate(np.ascontiguousarray(bp).view(np.uint8), kernel).view(bool)
-        gt_dilated = cv2.dilate(np.ascontiguousarray(bg).view(np.uint8), kernel).view(bool)
-        scores[index] = _f_from_counts(
-            np.count_nonzero(bp), np.count_nonzero(bg),
-            np.count_nonzero(bp & gt_dilated), np.count_nonzero(bg & pred_dilated),
-        )
+    kernel = disk(boundary_tolerance(height, width) if radius is None else radius)
+    scores = np.ones(len(gt))
+    for index, (bp, bg) in enumerate(zip(boundary_maps(pred), boundary_maps(gt))):
+        box = _box_around(bp | bg)
+        if box is not None:
+            scores[index] = _f_of_boundaries(bp[box], bg[box], kernel)
     return scores
+
+
+def label_scores(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], num_objects: int,
+                 radius: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """J and F of objects 1..K in T ``(H, W)`` uint8 id maps (lists or ``(T, H, W)`` arrays) ->
+    two ``(K, T)`` float64 arrays.
+
+    The same values as :func:`jaccard` and :func:`boundary_f` of ``pred == k`` and ``gt == k``
+    (every other id, void and ids above K included, is background for object k). Each frame is
+    cropped to the box of its non-zero ids in either map and each object to the box of its own
+    pixels, both grown by one pixel: a mask's boundary lies within one pixel of the mask, so the
+    crop holds every boundary pixel and its boundary map equals the full frame's there.
+    Object-frames where k is absent from both maps score J = F = 1 without any work.
+    """
+    if len(gt) == 0:
+        return np.ones((num_objects, 0)), np.ones((num_objects, 0))
+    height, width = gt[0].shape
+    kernel = disk(boundary_tolerance(height, width) if radius is None else radius)
+    j_scores = np.ones((num_objects, len(gt)))
+    f_scores = np.ones((num_objects, len(gt)))
+    for t in range(len(gt)):
+        frame_box = _box_around(np.bitwise_or(pred[t], gt[t]))
+        if frame_box is None:
+            continue
+        pred_ids, gt_ids = pred[t][frame_box], gt[t][frame_box]
+        for obj in range(1, num_objects + 1):
+            p, g = pred_ids == obj, gt_ids == obj
+            either = p | g
+            box = _box_around(either)
+            if box is None:
+                continue
+            p, g = p[box], g[box]
+            j_scores[obj - 1, t] = np.count_nonzero(p & g) / np.count_nonzero(either[box])
+            f_scores[obj - 1, t] = _f_of_boundaries(boundary_maps(p), boundary_maps(g), kernel)
+    return j_scores, f_scores
 
 
 def decay_bins(n_frames: int) -> list[tuple[int, int]]:
