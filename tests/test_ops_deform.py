@@ -134,7 +134,7 @@ def _forward_and_grads(backend, tensors, kwargs):
     tensors = [t.detach().clone().requires_grad_() if t is not None else None for t in tensors]
     x, offset, weight, bias, mask = tensors
     out = deform_conv2d(x, offset, weight, bias, mask=mask, backend=backend, **kwargs)
-    grad_out = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape)
+    grad_out = torch.linspace(-1, 1, out.numel(), dtype=out.dtype, device=out.device).reshape(out.shape)
     out.backward(grad_out)
     return out, {name: t.grad for name, t in zip(("input", "offset", "weight", "bias", "mask"), tensors)
                  if t is not None}
@@ -156,6 +156,72 @@ def test_compiled_backend_matches_reference(peer: str, dtype: torch.dtype, with_
     assert grads.keys() == ref_grads.keys()
     for name in ref_grads:
         torch.testing.assert_close(grads[name], ref_grads[name], **tol, msg=f"grad {name} (seed {seed})")
+
+
+def relative_errors(out, grads, expected_out, expected_grads) -> dict[str, float]:
+    """||actual - expected|| / ||expected|| of the forward pass and every gradient (float64, CPU)."""
+    def error(actual, expected):
+        expected = expected.detach()
+        return float((actual.detach().cpu().double() - expected).norm() / expected.norm())
+
+    return {"forward": error(out, expected_out),
+            **{name: error(grads[name], expected_grads[name]) for name in expected_grads}}
+
+
+# bfloat16 keeps 8 bits of mantissa (unit roundoff 2**-9 ~ 2e-3; inputs, weights and the output
+# are all rounded), so a few 1e-3 of relative error is the floor; 1.5e-2 leaves room for
+# accumulation while still catching a wrong layout or snapped coordinates (errors of order 1e-1..1).
+RELATIVE_TOLERANCE = {torch.float32: 1e-5, torch.bfloat16: 1.5e-2}
+
+
+def test_reference_bfloat16_is_within_bfloat16_precision_of_float64() -> None:
+    seed = int(torch.randint(0, 2**31 - 1, ()))
+    *inputs, kwargs = make_case(seed=seed, batch=3, channels=8, size=(17, 15), out_channels=8)
+    expected = _forward_and_grads("reference", inputs, kwargs)
+    low = [t.to(torch.bfloat16) if t is not None else None for t in inputs]
+    out, grads = _forward_and_grads("reference", low, kwargs)
+    assert out.dtype == torch.bfloat16 and all(g.dtype == torch.bfloat16 for g in grads.values())
+    errors = relative_errors(out, grads, *expected)
+    assert max(errors.values()) <= RELATIVE_TOLERANCE[torch.bfloat16], f"{errors} (seed {seed})"
+
+
+def test_bfloat16_sampling_coordinates_do_not_snap_to_pixels() -> None:
+    """Columns alternate 0, 1, 0, ...; sampling 0.25 px to the right gives 0.25 / 0.75 exactly. In
+    bfloat16 a coordinate between 128 and 256 has a resolution of 1 px: computed in bfloat16 it
+    would snap back to the pixel and return 0 / 1."""
+    width = 256
+    x = (torch.arange(width) % 2).to(torch.bfloat16).view(1, 1, 1, width)
+    offset = torch.zeros(1, 2, 1, width, dtype=torch.bfloat16)
+    offset[:, 1] = 0.25
+    weight = torch.ones(1, 1, 1, 1, dtype=torch.bfloat16)
+    out = deform_conv2d(x, offset, weight, backend="reference")[0, 0, 0, :-1].float()
+    expected = torch.where(torch.arange(width - 1) % 2 == 0, 0.25, 0.75)
+    assert torch.equal(out, expected)
+
+
+CUDA_PEERS = ["reference", "torchvision", pytest.param("mmcv", marks=[
+    pytest.mark.mmcv, pytest.mark.skipif(not HAS_MMCV, reason="mmcv.ops is not importable")])]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", CUDA_PEERS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_backend_matches_float64_reference(backend: str, dtype: torch.dtype) -> None:
+    """Every backend on CUDA against the float64 CPU reference: forward and all gradients."""
+    seed = int(torch.randint(0, 2**31 - 1, ()))
+    *inputs, kwargs = make_case(seed=seed, batch=3, channels=8, size=(33, 29), out_channels=8)
+    expected = _forward_and_grads("reference", inputs, kwargs)
+    on_cuda = [t.to("cuda", dtype) if t is not None else None for t in inputs]
+    try:
+        out, grads = _forward_and_grads(backend, on_cuda, kwargs)
+    except RuntimeError as error:
+        if dtype == torch.bfloat16 and backend != "reference" and "BFloat16" in str(error):
+            pytest.skip(f"{backend} has no bfloat16 CUDA kernel ({error})")
+        raise
+    errors = relative_errors(out, grads, *expected)
+    print(f"{backend} {dtype} relative errors: {errors}")
+    assert max(errors.values()) <= RELATIVE_TOLERANCE[dtype], f"{errors} (seed {seed})"
 
 
 def test_torchvision_issue_6885_zero_offsets_with_padding() -> None:

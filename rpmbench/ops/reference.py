@@ -66,13 +66,16 @@ def deform_conv2d_reference(
     points = kh * kw
     out_h, out_w = geometry.out_size
     offset_groups, groups = geometry.offset_groups, geometry.groups
-    coords = sampling_locations(offset, (kh, kw), stride, padding, dilation)  # (B, G, K, Ho, Wo, 2)
-    coords = coords.reshape(batch, offset_groups, points * out_h * out_w, 2)
+    # Coordinates and bilinear weights in at least float32: with bfloat16's 8-bit mantissa a
+    # coordinate between 128 and 256 would snap to whole pixels.
+    sampling_dtype = torch.promote_types(offset.dtype, torch.float32)
+    coords = sampling_locations(offset.to(sampling_dtype), (kh, kw), stride, padding, dilation)
+    coords = coords.reshape(batch, offset_groups, points * out_h * out_w, 2)  # from (B, G, K, Ho, Wo, 2)
     grouped = input.reshape(batch, offset_groups, in_channels // offset_groups, height, width)
-    columns = _bilinear_gather(grouped, coords)  # (B, G, C/G, K*Ho*Wo)
+    columns = _bilinear_gather(grouped, coords)  # (B, G, C/G, K*Ho*Wo), in sampling_dtype
     if mask is not None:
         columns = columns * mask.reshape(batch, offset_groups, 1, points * out_h * out_w)
-    columns = columns.reshape(batch, groups, (in_channels // groups) * points, out_h * out_w)
+    columns = columns.to(input.dtype).reshape(batch, groups, (in_channels // groups) * points, out_h * out_w)
     kernels = weight.reshape(groups, out_channels // groups, (in_channels // groups) * points)
     output = torch.matmul(kernels.unsqueeze(0), columns)  # (B, groups, C_out/groups, Ho*Wo)
     output = output.reshape(batch, out_channels, out_h, out_w)
