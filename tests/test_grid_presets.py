@@ -26,6 +26,13 @@ def test_paper_preset_is_a_gpu_davis_run() -> None:
     assert grid.run != "paper"
 
 
+def test_gpu_preset_trains_on_the_davis_size_builtin_set_with_amp() -> None:
+    grid = load_grid_config("gpu")
+    assert (grid.data.source, grid.data.builtin_size) == ("builtin", "davis")
+    assert grid.train.device == "cuda" and grid.train.amp and grid.train.crop_size == 256
+    assert grid.propagation.device == "cuda" and grid.propagation.scale == 1.0
+
+
 def test_config_file_then_set_then_seeds(tmp_path: Path) -> None:
     extra = tmp_path / "extra.yaml"
     extra.write_text("train:\n  steps: 7\n  model: {dcn: v2}\npropagation: {mode: hard}\n")

@@ -45,6 +45,22 @@ def median_seconds(
     }
 
 
+def matmul_tflops(device: str, dtype: str, size: int | None = None, repeats: int = 5) -> dict[str, Any]:
+    """The device's measured dense matmul rate: ``2 n^3`` FLOPs per ``(n, n) @ (n, n)`` product.
+
+    ``size`` defaults to 8192 on CUDA (large enough to saturate the tensor cores) and 1024 on CPU.
+    Returns ``{"tflops", "size", "dtype", **timing}``; the median time is used.
+    """
+    import torch
+
+    size = size or (8192 if device.startswith("cuda") else 1024)
+    generator = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(size, size, generator=generator).to(device, getattr(torch, dtype)) for _ in range(2))
+    synchronize = torch.cuda.synchronize if device.startswith("cuda") else None
+    timing = median_seconds(lambda: a @ b, warmup=2, repeats=repeats, synchronize=synchronize)
+    return {"tflops": 2 * size**3 / timing["median_s"] / 1e12, "size": size, "dtype": dtype, **timing}
+
+
 def write_benchmark(name: str, device: str, payload: dict[str, Any], output_dir: Path) -> Path:
     """Write ``payload`` plus provenance to ``<output_dir>/<name>-<device kind>.json``; return it."""
     kind = "cuda" if device.startswith("cuda") else "cpu"

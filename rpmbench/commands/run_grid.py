@@ -14,7 +14,8 @@ whose result exists for the same config hash and resumes interrupted cells from 
 checkpoint. The run ends by writing results/<run>/table2.csv and table2.md and printing the table.
 
 Presets (rpmbench/presets/*.yaml): smoke (seconds per cell, for tests), quick (default: the
-whole grid on the built-in data set, ~15 min on 2 CPU cores), paper (GPU, DAVIS-2017 +
+whole grid on the built-in data set, ~15 min on 2 CPU cores), gpu (one GPU, the built-in data
+set at DAVIS size, 3000 steps x 16 crops of 256x256 per cell), paper (GPU, DAVIS-2017 +
 YouTube-VOS, 256x256 crops). Any field can be changed with --config FILE.yaml or --set KEY=VALUE
 (dotted keys, YAML values); --dry-run prints the resolved config and the jobs.
 

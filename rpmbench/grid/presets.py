@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from rpmbench.training import TrainConfig
 
 #: Presets shipped with the package (rpmbench/presets/<name>.yaml).
-PRESETS: tuple[str, ...] = ("smoke", "quick", "paper")
+PRESETS: tuple[str, ...] = ("smoke", "quick", "gpu", "paper")
 DEFAULT_PRESET = "quick"
 
 

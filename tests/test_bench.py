@@ -1,0 +1,38 @@
+"""Benchmark helpers: the matmul peak's FLOP count and the MFU that `bench train` derives from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rpmbench.bench import timing
+from rpmbench.cli import main
+
+
+def test_matmul_rate_counts_two_n_cubed_flops(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fake_median(fn, **kwargs):
+        calls.append(fn())
+        return {"median_s": 0.25, "min_s": 0.25, "max_s": 0.25, "repeats": 1}
+
+    monkeypatch.setattr(timing, "median_seconds", fake_median)
+    rate = timing.matmul_tflops("cpu", "float32", size=64)
+    assert rate["tflops"] == pytest.approx(2 * 64**3 / 0.25 / 1e12)
+    assert calls[0].shape == (64, 64)
+    assert timing.matmul_tflops("cpu", "float64", size=32, repeats=1)["tflops"] > 0  # real timing
+
+
+def test_bench_train_reports_mfu_against_the_given_peak(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "train", "--backbones", "resnet18", "--crop", "32", "--batch", "1", "--repeats", "1",
+                 "--backend", "reference", "--peak-tflops", "0.5", "--output-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "train-cpu.json").read_text())
+    row = result["results"][0]
+    assert result["peak"]["tflops"] == 0.5
+    assert row["achieved_tflops"] == pytest.approx(row["flops_per_step"] / row["median_s"] / 1e12)
+    assert row["mfu"] == pytest.approx(row["achieved_tflops"] / 0.5)
+    with pytest.raises(SystemExit):
+        main(["bench", "train", "--peak-tflops", "fast"])
+    assert "expected 'measure' or a positive TFLOP/s value" in capsys.readouterr().err
