@@ -54,6 +54,8 @@ def test_hash_changes_with_settings_only() -> None:
     for change in ({"train.lr": 0.002}, {"propagation.scale": 0.5}, {"first_seed": 1},
                    {"data.builtin_seed": 1}, {"train.model.dcn": "v2"}):
         assert stem(**change) != base, change
+    # logging, checkpoint frequency and loader workers do not change the numbers
+    assert stem(**{"train.tensorboard": True, "train.num_workers": 2, "train.checkpoint_every": 5}) == base
 
 
 def test_propagation_follows_the_training_colour_space() -> None:

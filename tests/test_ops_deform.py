@@ -272,8 +272,12 @@ def test_unavailable_backend_says_how_to_install(monkeypatch: pytest.MonkeyPatch
                       padding=1, backend="cudnn")
 
 
-def test_auto_prefers_torchvision_on_cpu() -> None:
-    assert deform_conv_module.resolve_backend("auto", "cpu") == "torchvision"
+def test_auto_is_the_reference_on_cpu_and_a_compiled_backend_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert deform_conv_module.resolve_backend("auto", "cpu") == "reference"
+    monkeypatch.setattr(deform_conv_module, "_importable", lambda name: True)
+    assert deform_conv_module.resolve_backend("auto", "cuda") == "mmcv"
+    monkeypatch.setattr(deform_conv_module, "_importable", lambda name: name != "mmcv")
+    assert deform_conv_module.resolve_backend("auto", "cuda") == "torchvision"
 
 
 @pytest.mark.parametrize("backend", available_backends())

@@ -38,6 +38,18 @@ class CellJob:
         return f"{self.cell_id}{seed}-{self.hash}"
 
 
+# Training fields that change how a run is logged, checkpointed or fed, not its numbers (batches are
+# a function of the step index, whatever the loader's workers): left out of the job hash, so that
+# turning on TensorBoard or more workers does not recompute finished cells.
+UNHASHED_TRAIN_FIELDS: tuple[str, ...] = ("tensorboard", "num_workers", "checkpoint_every")
+
+
+def job_hash(config: dict) -> str:
+    """:func:`config_hash` of a model job's config without :data:`UNHASHED_TRAIN_FIELDS`."""
+    train = {key: value for key, value in config["train"].items() if key not in UNHASHED_TRAIN_FIELDS}
+    return config_hash({**config, "train": train})
+
+
 def cell_train_config(grid: GridConfig, cell: Cell, seed: int) -> TrainConfig:
     """The grid's training template with this cell's model fields and seed filled in."""
     model = dataclasses.replace(grid.train.model, **cell.model_fields())
@@ -74,7 +86,7 @@ def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellJob]:
                 "train": config_dict(cell_train_config(grid, cell, seed)),
                 "propagation": config_dict(propagation),
             }
-            jobs.append(CellJob(cell.id, "model", seed, config, config_hash(config)))
+            jobs.append(CellJob(cell.id, "model", seed, config, job_hash(config)))
     for name in grid.baselines:
         config = {"cell": name, "data": data}
         jobs.append(CellJob(name, "baseline", None, config, config_hash(config)))
