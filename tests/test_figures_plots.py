@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rpmbench.figures.figure2 import feature_to_image, flow_to_rgb, pca_rgb, target_sampling_points
+from rpmbench.figures.figure2 import feature_to_image, pca_rgb, plot_figure2, target_sampling_points
 from rpmbench.figures.table2 import plot_table2, side_by_side
 
 
@@ -34,11 +34,19 @@ def test_feature_to_image_and_sampling_points() -> None:
     assert points[0].shape == (9, 2) and points[0][0].tolist() == [5.5, 9.5]
 
 
-def test_flow_colours() -> None:
-    flow = torch.zeros(2, 2, 2)
-    flow[1, 0, 0] = 1.0  # rightwards: hue 0 (red), full saturation
-    rgb = flow_to_rgb(flow)
-    assert np.allclose(rgb[0, 0], [1, 0, 0]) and np.allclose(rgb[1, 1], [1, 1, 1])
+def test_figure2_rows_show_the_target_and_its_sampling_locations() -> None:
+    frames = np.zeros((3, 16, 24, 3), np.uint8)
+    features = [torch.randn(32, 4, 6) for _ in range(3)]
+    grid = torch.stack(torch.meshgrid(torch.arange(4.0), torch.arange(6.0), indexing="ij"), dim=-1)
+    matching = [grid.expand(1, 9, 4, 6, 2) + 0.5 * k for k in range(3)]  # layers 106-108
+    warp = (grid + torch.tensor([1.0, -2.0])).expand(1, 1, 4, 6, 2)  # layer 109: flow (1, -2)
+    figure = plot_figure2(frames, features, [matching + [warp]] * 2, targets=[(1, 3), (2, 4)], columns=[1, 2])
+    axes = np.array(figure.axes[:8]).reshape(4, 2)
+    # row 3: target plus 3 layers' points in frame t; row 4: target and layer 109's point in frame t-1
+    assert len(axes[2, 0].collections) == 4 and len(axes[3, 0].collections) == 2
+    star = axes[3, 0].collections[-1].get_offsets()[0]
+    assert star.tolist() == [(3 - 2) * 4 + 1.5, (1 + 1) * 4 + 1.5]  # (x, y) in image pixels
+    assert axes[2, 1].get_title() == "frame 2: layers 106-108" and axes[3, 1].get_title() == "frame 1: layer 109"
 
 
 def test_table2_side_by_side_and_plot() -> None:

@@ -39,17 +39,6 @@ def feature_to_image(coords: Tensor | np.ndarray) -> np.ndarray:
     return np.asarray(coords) * 4 + 1.5
 
 
-def flow_to_rgb(flow: Tensor) -> np.ndarray:
-    """``(2, h, w)`` (dy, dx) flow -> ``(h, w, 3)`` colours: hue = direction, saturation = magnitude."""
-    from matplotlib.colors import hsv_to_rgb
-
-    dy, dx = flow[0].numpy(), flow[1].numpy()
-    magnitude = np.hypot(dy, dx)
-    hue = (np.arctan2(dy, dx) / (2 * np.pi)) % 1.0
-    saturation = magnitude / max(magnitude.max(), 1e-6)
-    return hsv_to_rgb(np.stack([hue, saturation, np.ones_like(hue)], axis=-1))
-
-
 def target_sampling_points(sampling: Sequence[Tensor], target: tuple[int, int]) -> list[np.ndarray]:
     """Per layer, the image coordinates ``(k*k, 2)`` sampled for the feature pixel ``target``."""
     y, x = target
@@ -57,19 +46,24 @@ def target_sampling_points(sampling: Sequence[Tensor], target: tuple[int, int]) 
 
 
 def plot_figure2(frames: np.ndarray, features: Sequence[Tensor], sampling: Sequence[Sequence[Tensor]],
-                 flows: Sequence[Tensor], targets: Sequence[tuple[int, int]], columns: Sequence[int]) -> Figure:
+                 targets: Sequence[tuple[int, int]], columns: Sequence[int]) -> Figure:
     """The four rows of the paper's Figure 2 for the frame pairs (t-1, t), t in ``columns``.
+
+    Rows: frames t-1 and t overlaid; their embeddings (joint PCA); frame t with the target pixel
+    (green) and the sampling locations of the matching layers 106-108 for it; frame t-1 with the
+    location layer 109 samples for it (star; the arrow is the target's flow).
 
     Args:
         frames: ``(T, H, W, 3)`` uint8 RGB.
         features: per frame, the ``(32, h, w)`` embedding.
-        sampling: per t >= 1 (index t-1), per matching layer, ``(1, k*k, h, w, 2)`` locations.
-        flows: per t >= 1 (index t-1), the ``(1, 2, h, w)`` flow of layer 108.
+        sampling: per t >= 1 (index t-1), per matching layer 106..109, ``(1, k*k, h, w, 2)``
+            (y, x) locations on the feature grid.
         targets: per column, the target feature pixel ``(y, x)`` in frame t.
         columns: the frame indices t shown.
     """
     figure, axes = plt.subplots(4, len(columns), figsize=(3.2 * len(columns), 8.4), squeeze=False)
     rgb = pca_rgb([features[t] for t in columns] + [features[t - 1] for t in columns])
+    marker = dict(edgecolors="black", linewidths=0.8)
     for col, (t, target) in enumerate(zip(columns, targets)):
         ty, tx = feature_to_image(np.array(target, dtype=float))
         overlay = (0.5 * frames[t - 1].astype(float) + 0.5 * frames[t].astype(float)) / 255
@@ -77,20 +71,21 @@ def plot_figure2(frames: np.ndarray, features: Sequence[Tensor], sampling: Seque
         axes[0, col].set_title(f"frames {t - 1} + {t}")
         axes[1, col].imshow(np.concatenate([rgb[len(columns) + col], rgb[col]], axis=1))
         axes[1, col].set_title("embedding t-1 | t (PCA)")
-        axes[2, col].imshow(frames[t - 1])
-        points = target_sampling_points(sampling[t - 1], target)
-        for layer, (xy, colour) in enumerate(zip(points[:-1], LAYER_COLOURS)):
-            axes[2, col].scatter(xy[:, 1], xy[:, 0], s=18, c=colour, edgecolors="black", linewidths=0.8,
-                                 label=f"layer {106 + layer}")
-        final = points[-1]
-        axes[2, col].scatter(final[:, 1], final[:, 0], s=40, marker="*", c=LAYER_COLOURS[-1],
-                             edgecolors="black", linewidths=0.8, label="layer 109")
-        axes[2, col].scatter([tx], [ty], s=40, c="lime", edgecolors="black", linewidths=0.8, label="target")
-        axes[2, col].set_title("sampling in frame t-1")
-        axes[3, col].imshow(flow_to_rgb(flows[t - 1][0]))
-        axes[3, col].scatter([target[1]], [target[0]], s=30, c="lime", edgecolors="black", linewidths=0.8)
-        axes[3, col].set_title("flow of layer 108 (H/4)")
+        *matching, warp = target_sampling_points(sampling[t - 1], target)
+        axes[2, col].imshow(frames[t])
+        for layer, (yx, colour) in enumerate(zip(matching, LAYER_COLOURS)):
+            axes[2, col].scatter(yx[:, 1], yx[:, 0], s=18, c=colour, label=f"layer {106 + layer}", **marker)
+        axes[2, col].scatter([tx], [ty], s=40, c="lime", label="target", **marker)
+        axes[2, col].set_title(f"frame {t}: layers 106-108")
+        axes[3, col].imshow(frames[t - 1])
+        axes[3, col].annotate("", xy=(warp[0, 1], warp[0, 0]), xytext=(tx, ty),
+                              arrowprops=dict(arrowstyle="->", color="white", lw=1.2))
+        axes[3, col].scatter([tx], [ty], s=40, c="lime", label="target", **marker)
+        axes[3, col].scatter(warp[:, 1], warp[:, 0], s=70, marker="*", c=LAYER_COLOURS[-1], label="layer 109",
+                             **marker)
+        axes[3, col].set_title(f"frame {t - 1}: layer 109")
     axes[2, 0].legend(loc="lower left", fontsize=6, framealpha=0.8)
+    axes[3, 0].legend(loc="lower left", fontsize=6, framealpha=0.8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
