@@ -57,6 +57,8 @@ class PropagationConfig:
             raise ConfigError(f"propagation mode must be soft or hard, got {self.mode!r}")
         if not 0 < self.scale <= 4:
             raise ConfigError(f"propagation scale must be in (0, 4], got {self.scale}")
+        if self.batch_frames < 1:
+            raise ConfigError(f"propagation batch_frames must be >= 1, got {self.batch_frames}")
 
 
 @dataclass

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.baselines import baseline_masks, run_baseline
 from rpmbench.evaluation import evaluate_results
 from rpmbench.models import build_rpmnet
-from rpmbench.propagation import propagate_sequence, propagate_with_flows, renormalise
+from rpmbench.errors import ConfigError
+from rpmbench.propagation import PropagationConfig, propagate_sequence, propagate_with_flows, renormalise
 
 
 def test_zero_flow_keeps_the_mask_up_to_rounded_corners() -> None:
@@ -63,6 +65,21 @@ def test_rpmnet_sequence_returns_sampling_locations() -> None:
     assert len(out.sampling) == 2 and [s.shape for s in out.sampling[0]] == [(1, 9, 8, 10, 2)] * 3 + [(1, 1, 8, 10, 2)]
     # a freshly built model has zero-initialised offsets: layer 106 samples the regular 3x3 grid
     assert torch.equal(out.sampling[0][0][0, 4, 2, 3], torch.tensor([2.0, 3.0]))
+
+
+def test_frame_batching_does_not_change_the_masks() -> None:
+    torch.manual_seed(0)
+    model = build_rpmnet("resnet18", backend="reference").eval()
+    with torch.no_grad():  # a non-zero flow layer, so the flow depends on the embeddings
+        model.matching.convs[-1].weight.normal_(0, 0.05)
+    frames = np.random.default_rng(1).integers(0, 255, (5, 32, 40, 3), dtype=np.uint8)
+    first = np.zeros((32, 40), np.uint8)
+    first[8:20, 8:24] = 1
+    one = propagate_sequence(model, frames, first, PropagationConfig(batch_frames=1)).masks
+    three = propagate_sequence(model, frames, first, PropagationConfig(batch_frames=3)).masks
+    assert np.array_equal(one, three)
+    with pytest.raises(ConfigError, match="batch_frames"):
+        propagate_sequence(model, frames, first, PropagationConfig(batch_frames=0))
 
 
 def test_baselines_layout_and_copy_first_by_hand(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--mode", default="soft", choices=["soft", "hard"], help="soft or hard propagation")
     parser.add_argument("--scale", type=float, default=1.0, help="resize frames by this factor first")
+    parser.add_argument("--batch-frames", type=int, default=8,
+                        help="frames of a sequence embedded per forward pass (default: 8; more on a GPU)")
     parser.add_argument("--evaluate", action="store_true", help="score with DAVIS J/F afterwards")
 
 
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     model, train_config = load_checkpoint_model(args.checkpoint, args.device)
     root = args.davis_root or ensure_builtin_dataset()
     config = PropagationConfig(device=args.device, precision=args.precision,
-                               colour_space=train_config.colour_space, mode=args.mode, scale=args.scale)
+                               colour_space=train_config.colour_space, mode=args.mode, scale=args.scale,
+                               batch_frames=args.batch_frames)
     stats = propagate_dataset(model, root, args.split, args.out, config)
     print(f"propagated {stats.frames} frames at {stats.fps:.1f} frames/s into {args.out}")
     if args.evaluate:
