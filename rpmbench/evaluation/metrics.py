@@ -67,7 +67,7 @@ def _f_from_counts(pred_count: int, gt_count: int, pred_matched: int, gt_matched
 
 
 def _box_around(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """Box of a 2-D mask's True pixels grown by one pixel (clipped to the image); None if empty."""
+    """Box of a 2-D array's non-zero pixels grown by one pixel (clipped to the image); None if none."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
