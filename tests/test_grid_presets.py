@@ -58,6 +58,15 @@ def test_hash_changes_with_settings_only() -> None:
     assert stem(**{"train.tensorboard": True, "train.num_workers": 2, "train.checkpoint_every": 5}) == base
 
 
+def test_table_header_states_the_settings_as_run() -> None:
+    from rpmbench.grid.runner import run_settings
+
+    quick = run_settings(load_grid_config("quick"))
+    assert quick.startswith("16 steps x 4 crops of 64x64") and quick.endswith("at 0.5x resolution")
+    changed = run_settings(load_grid_config("quick", overrides={"train.steps": 1000, "propagation.scale": 1.0}))
+    assert changed.startswith("1000 steps") and changed.endswith("at 1x resolution")
+
+
 def test_propagation_follows_the_training_colour_space() -> None:
     grid = load_grid_config("smoke", overrides={"train.colour_space": "rgb"})
     assert plan_grid(grid)[0].config["propagation"]["colour_space"] == "rgb"

@@ -10,7 +10,7 @@ from rpmbench.grid.table import TableContext, summarise, to_csv, to_markdown
 from rpmbench.paper import paper_table2
 
 CONTEXT = TableContext(
-    preset="tiny", description="hand-built", data="rpmbench built-in 'small' (seed 0), val",
+    preset="tiny", description="hand-built", settings="2 steps x 1 crops of 32x32", data="rpmbench built-in 'small' (seed 0), val",
     seeds=[0, 1], rows=["deformable-l3", "dilated-d6-l3"], backbones=["resnet18", "resnet50"],
     baselines=["copy-first"],
 )
@@ -33,7 +33,8 @@ EXPECTED_MARKDOWN = """\
 # Table 2 reproduction (preset `tiny`)
 
 - Data set: rpmbench built-in 'small' (seed 0), val
-- Preset: `tiny`: hand-built
+- Preset: `tiny` (as shipped: hand-built)
+- Settings as run: 2 steps x 1 crops of 32x32
 - Seeds per cell: 2 (0, 1); values are mean ± sample std
 - Each cell: measured J / F in percent (paper J / F; measured minus paper). \
 The paper trained on DAVIS-2017 + YouTube-VOS and scored DAVIS-2017 val.

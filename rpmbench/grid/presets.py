@@ -63,7 +63,8 @@ class DataConfig:
     def describe(self) -> str:
         """One line naming the data set, e.g. ``rpmbench built-in 'small' (seed 0), val``."""
         if self.source == "builtin":
-            return f"rpmbench built-in '{self.builtin_size}' (seed {self.builtin_seed}), {self.split}"
+            clips = "; training also on its real video clips" if self.builtin_clips else ""
+            return f"rpmbench built-in '{self.builtin_size}' (seed {self.builtin_seed}), {self.split}{clips}"
         return f"DAVIS-2017 at {self.davis_root}, {self.split}"
 
 

@@ -60,10 +60,22 @@ def resolve_data(grid: GridConfig) -> tuple[Path, tuple[str, ...]]:
     return root, (*extra, str(root))
 
 
+def run_settings(grid: GridConfig) -> str:
+    """The resolved settings that decide a cell's numbers, in one line (the preset's description
+    no longer holds once --set or --config changed them)."""
+    train, propagation = grid.train, grid.propagation
+    frames = f"short side {train.short_side}" if train.short_side else "native size"
+    return (f"{train.steps} steps x {train.batch_size} crops of {train.crop_size}x{train.crop_size} "
+            f"(frames at {frames}, gap {train.frame_gap[0]}-{train.frame_gap[1]}), {train.colour_space} "
+            f"{train.loss}, Adam lr {train.lr:g} {train.schedule}, {train.device}"
+            f"{' bf16' if train.amp else ''}; {propagation.mode} propagation at {propagation.scale:g}x "
+            f"resolution")
+
+
 def table_context(grid: GridConfig) -> TableContext:
     """Header facts of ``table2.md`` for ``grid``."""
     return TableContext(
-        preset=grid.name, description=grid.description, data=grid.data.describe(),
+        preset=grid.name, description=grid.description, settings=run_settings(grid), data=grid.data.describe(),
         seeds=list(range(grid.first_seed, grid.first_seed + grid.seeds)),
         rows=grid.rows, backbones=grid.backbones, baselines=grid.baselines,
     )

@@ -31,6 +31,7 @@ class TableContext:
 
     preset: str
     description: str
+    settings: str
     data: str
     seeds: Sequence[int]
     rows: Sequence[str]
@@ -104,7 +105,8 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
         f"# Table 2 reproduction (preset `{context.preset}`)",
         "",
         f"- Data set: {context.data}",
-        f"- Preset: `{context.preset}`" + (f": {context.description}" if context.description else ""),
+        f"- Preset: `{context.preset}`" + (f" (as shipped: {context.description})" if context.description else ""),
+        f"- Settings as run: {context.settings}",
         f"- Seeds per cell: {len(context.seeds)} ({seeds})"
         + ("; values are mean ± sample std" if len(context.seeds) > 1 else ""),
         "- Each cell: measured J / F in percent (paper J / F; measured minus paper). "
