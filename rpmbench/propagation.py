@@ -76,12 +76,11 @@ class PropagationStats:
 @dataclass
 class PropagationOutput:
     """``masks (T, H, W)`` uint8 ids; with ``return_sampling``, per frame t >= 1 the sampling
-    locations of every matching layer (list of ``(1, k*k, h, w, 2)``) and the flow ``(1, 2, h, w)``,
-    and every frame's embedding ``(32, h, w)``."""
+    locations of every matching layer (list of ``(1, k*k, h, w, 2)``; layer 109's is each pixel
+    plus its flow) and every frame's embedding ``(32, h, w)``."""
 
     masks: np.ndarray
     sampling: list[list[Tensor]] | None = None
-    flows: list[Tensor] | None = None
     features: list[Tensor] | None = None
 
 
@@ -156,7 +155,6 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
         inputs = F.interpolate(inputs, size=size, mode="bilinear", align_corners=False)
     features = _embed_all(model, inputs, config)
     sampling: list[list[Tensor]] = []
-    flows: list[Tensor] = []
 
     def make_step(t: int) -> Callable[[Tensor], Tensor]:
         def step(soft: Tensor) -> Tensor:
@@ -164,7 +162,6 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
                               return_sampling=return_sampling)
             if return_sampling:
                 sampling.append([s.cpu() for s in out.sampling])
-                flows.append(out.flow.cpu())
             return out.warped.float().cpu()
         return step
 
@@ -172,7 +169,7 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
                                  tuple(features.shape[-2:]), config.mode)
     if not return_sampling:
         return PropagationOutput(masks)
-    return PropagationOutput(masks, sampling, flows, [f.cpu() for f in features])
+    return PropagationOutput(masks, sampling, [f.cpu() for f in features])
 
 
 def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: str,

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from rpmbench.bench.timing import write_benchmark
     from rpmbench.data.builtin import cache_dir, ensure_builtin_dataset
     from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.palette import read_palette_png
     from rpmbench.evaluation import evaluate_results
 
     root = ensure_builtin_dataset("davis", seed=0)
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     per_object = ours.per_object.set_index("Sequence")
     compared, max_diff = 0, 0.0
     for sequence in dataset.sequences:
-        first_scored = dataset.read_annotations(sequence)[1]
+        first_scored = read_palette_png(dataset.annotation_paths(sequence)[1])
         iou, boundary = objects[0][sequence]
         for obj in iou:
             if not (first_scored == obj).any():
