@@ -9,6 +9,9 @@ renormalisation, bilinear upsampling and argmax), so only the flow differs:
   motion. It differs from copy-first only by the H/4 round trip of the soft mask;
 - ``optical-flow``: OpenCV's DIS optical flow (preset MEDIUM) from frame t to frame t-1 on
   greyscale frames, area-averaged to H/4 and scaled by 1/4, chained frame to frame.
+
+Like RPM-Net's propagation, they honour ``PropagationConfig.scale`` (frames resized by it before
+the H/4 soft masks are made; predictions written at the frame size) and ``mode``.
 """
 
 from __future__ import annotations
@@ -27,9 +30,8 @@ from tqdm import tqdm
 from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_predictions
 from rpmbench.errors import ConfigError
 from rpmbench.models.matching import FlowWarp
-from rpmbench.propagation import PropagationStats, feature_size, propagate_with_flows
-
-BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow")
+from rpmbench.propagation import PropagationConfig, PropagationStats, feature_size, propagate_with_flows
+from rpmbench.registry import BASELINES
 
 
 def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
@@ -47,24 +49,30 @@ def dis_flow(target: np.ndarray, reference: np.ndarray, size: tuple[int, int]) -
     return F.interpolate(flow, size=size, mode="area") * scale
 
 
-def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray) -> np.ndarray:
-    """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence."""
+def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
+                   config: PropagationConfig | None = None) -> np.ndarray:
+    """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence (``config``: scale, mode)."""
+    config = config or PropagationConfig()
     height, width = first_mask.shape
-    size = feature_size(height, width)
+    size = feature_size(height, width, config.scale)
     if name == "copy-first":
         first = np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)
         return np.repeat(first[None], len(frames), axis=0)
     if name == "copy-previous":
         zero = torch.zeros(1, 2, *size)
-        return propagate_with_flows(first_mask, (_warp_by(zero) for _ in frames[1:]), size)
+        return propagate_with_flows(first_mask, (_warp_by(zero) for _ in frames[1:]), size, config.mode)
     if name == "optical-flow":
+        if config.scale != 1:  # the frames the flow sees are the ones a network would see
+            scaled = (round(width * config.scale), round(height * config.scale))
+            frames = np.stack([cv2.resize(frame, scaled, interpolation=cv2.INTER_AREA) for frame in frames])
         steps = (_warp_by(dis_flow(frames[t], frames[t - 1], size)) for t in range(1, len(frames)))
-        return propagate_with_flows(first_mask, steps, size)
+        return propagate_with_flows(first_mask, steps, size, config.mode)
     raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
 
 
 def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
-                 results_dir: str | os.PathLike[str], progress: bool = True) -> PropagationStats:
+                 results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
+                 progress: bool = True) -> PropagationStats:
     """Write baseline ``name``'s predictions for ``split`` in the official results layout."""
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
@@ -73,7 +81,7 @@ def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
     for sequence in tqdm(dataset.sequences, desc=name, unit="seq", disable=not progress):
         frames = dataset.read_frames(sequence)
         start = time.perf_counter()
-        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence))
+        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence), config)
         seconds += time.perf_counter() - start
         frames_done += len(frames) - 1
         write_sequence_predictions(results_dir, sequence, masks,
