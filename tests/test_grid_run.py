@@ -110,9 +110,9 @@ def test_checkpoint_requeues_the_same_job() -> None:
 
 @pytest.mark.parametrize("overrides, error, message", [
     ({"backbones": ["resnet18", "resnet152"]}, ConfigError, "unknown backbone 'resnet152'"),
-    ({"rows": ["dilated-d0-l3"]}, ConfigError, "dilation"),
-    ({"rows": ["dilated-d1-l3"]}, ConfigError, "dilation >= 2"),
-    ({"rows": ["standard-l0"]}, ConfigError, "layers"),
+    ({"rows": ["dilated-d0-l3"]}, ConfigError, "unknown matching variant"),
+    ({"train.model.dilation": 2}, ConfigError, "dilation=2 is only meaningful"),
+    ({"rows": ["standard-l0"]}, ConfigError, "unknown matching variant"),
     ({"data.source": "davis", "data.davis_root": "/nonexistent/DAVIS"}, DataError, "/nonexistent"),
     ({"data.source": "davis"}, ConfigError, "davis_root"),
     ({"train.stepz": 3}, ConfigError, "unknown setting 'train.stepz'"),

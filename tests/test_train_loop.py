@@ -143,23 +143,6 @@ def test_bad_configs_fail_before_work(root: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
-def test_learning_evidence_summarises_seeds_beside_baselines(root: Path, tmp_path: Path) -> None:
-    from rpmbench.training.evidence import learning_evidence
-
-    output = tmp_path / "results" / "evidence.json"
-    summary = learning_evidence(tiny_config(root, steps=2), [0, 1], tmp_path / "work", output,
-                                progress=False, root=root)
-    table = pd.read_csv(output.with_suffix(".csv"))
-    assert table["method"].tolist() == ["copy-first", "copy-previous", "optical-flow", "rpmnet", "rpmnet"]
-    learned = table[table["method"] == "rpmnet"]
-    assert learned["seed"].tolist() == [0, 1] and (learned["train_seconds"] > 0).all()
-    copy_previous = evaluate_results(root, tmp_path / "work" / "copy-previous", progress=False)
-    assert summary["copy_previous_jf"] == copy_previous.global_metrics["J&F-Mean"]
-    assert summary["rpmnet_jf_mean"] == pytest.approx(learned["J&F-Mean"].mean(), abs=1e-4)
-    assert summary["margin_over_copy_previous"] == pytest.approx(summary["rpmnet_jf_mean"] - summary["copy_previous_jf"])
-    assert summary["beats_copy_previous_every_seed"] == bool((learned["J&F-Mean"] > summary["copy_previous_jf"]).all())
-
-
 def test_end_to_end_train_infer_score(root: Path, tmp_path: Path) -> None:
     result = train(tiny_config(root, steps=2), tmp_path / "run", progress=False)
     model, config = load_checkpoint_model(result.checkpoint)
