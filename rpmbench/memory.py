@@ -35,13 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from rpmbench.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where tensors are used, so the CLI's --help stays fast
+    import numpy as np
+    from torch import Tensor
 
 AFFINITIES: tuple[str, ...] = ("l2", "cosine")
 _SCORE_BUDGET = 2 ** 23  # scores held at once (32 MB in float32): bounds memory at any frame size
@@ -109,6 +109,9 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
         candidates (all memory frames, offsets within ``radius``). Objects absent from every
         memory value get 0; ``topk`` larger than the window uses every candidate.
     """
+    import torch
+    import torch.nn.functional as F
+
     config.validate()
     memory, channels, height, width = keys.shape
     if query.shape != (channels, height, width) or values.shape[0] != memory \
@@ -181,6 +184,8 @@ def propagate_with_memory(first_soft: Tensor, features: Tensor, config: MemoryCo
         fusion_weight: weight of the memory read-out in the fusion (``1 - w`` for the warp).
         hard: re-one-hot every propagated mask (``mode="hard"``).
     """
+    import torch
+
     from rpmbench.propagation import harden, renormalise
 
     values = {0: first_soft[0]}
@@ -204,6 +209,9 @@ def propagate_with_memory(first_soft: Tensor, features: Tensor, config: MemoryCo
 def pixel_features(frames: np.ndarray, size: tuple[int, int]) -> Tensor:
     """``(T, H, W, 3)`` uint8 RGB -> Lab scaled to about [-1, 1], area-averaged to ``size``:
     ``(T, 3, h, w)`` (the ``pixels`` baseline's embedding)."""
+    import torch
+    import torch.nn.functional as F
+
     from rpmbench.training.colour import to_network_input
 
     lab = to_network_input(torch.from_numpy(frames).permute(0, 3, 1, 2), "lab")

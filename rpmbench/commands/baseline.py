@@ -1,4 +1,4 @@
-"""``python -m rpmbench baseline``: the copy-first, copy-previous and optical-flow baselines."""
+"""``python -m rpmbench baseline``: the copy-first, copy-previous, optical-flow and pixels baselines."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, choices=["copy-first", "copy-previous", "optical-flow", "pixels"])
     parser.add_argument("--davis-root", type=Path, default=None,
                         help="DAVIS-2017-layout root (default: the built-in data set)")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--split", default="val", help="split file in ImageSets/2017 (default: val)")
+    parser.add_argument("--out", type=Path, required=True, help="results folder to write")
     parser.add_argument("--evaluate", action="store_true", help="score with DAVIS J/F afterwards")
+    parser.add_argument("--scores-dir", type=Path, default=None,
+                        help="where --evaluate writes its CSVs (default: <out>-scores, beside --out)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,5 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.evaluate:
         from rpmbench.evaluation import evaluate_results
 
-        print(evaluate_results(root, args.out, args.split).global_metrics)
+        scores_dir = args.scores_dir or args.out.with_name(args.out.name + "-scores")
+        print(evaluate_results(root, args.out, args.split, output_dir=scores_dir).global_metrics)
+        print(f"scores in {scores_dir}")
     return 0
