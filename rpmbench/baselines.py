@@ -8,7 +8,9 @@ renormalisation, bilinear upsampling and argmax), so only the flow differs:
 - ``copy-previous``: zero flow, i.e. what RPM-Net would give if its matching module predicted no
   motion. It differs from copy-first only by the H/4 round trip of the soft mask;
 - ``optical-flow``: OpenCV's DIS optical flow (preset MEDIUM) from frame t to frame t-1 on
-  greyscale frames, area-averaged to H/4 and scaled by 1/4, chained frame to frame.
+  greyscale frames, area-averaged to H/4 and scaled by 1/4, chained frame to frame
+  (``warp_resolution="frame"``, beyond the paper: the flow kept at the frame size and a
+  frame-size soft mask warped).
 
 One has no flow and no network (beyond the paper; issue 12):
 
@@ -35,8 +37,8 @@ from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_prediction
 from rpmbench.errors import ConfigError
 from rpmbench.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
 from rpmbench.models.matching import FlowWarp
-from rpmbench.propagation import (PropagationStats, feature_size, first_soft_mask, masks_from_soft,
-                                  propagate_with_flows)
+from rpmbench.propagation import (WARP_RESOLUTIONS, PropagationStats, feature_size, first_soft_mask,
+                                  masks_from_soft, propagate_with_flows)
 
 BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow", "pixels")
 
@@ -56,10 +58,19 @@ def dis_flow(target: np.ndarray, reference: np.ndarray, size: tuple[int, int]) -
     return F.interpolate(flow, size=size, mode="area") * scale
 
 
-def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray) -> np.ndarray:
-    """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence."""
+def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
+                   warp_resolution: str = "feature") -> np.ndarray:
+    """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence.
+
+    ``warp_resolution="frame"`` (optical-flow only; beyond the paper) keeps DIS flow at the frame
+    size and warps a frame-size soft mask instead of working at H/4.
+    """
+    if warp_resolution not in WARP_RESOLUTIONS:
+        raise ConfigError(f"warp_resolution must be one of {WARP_RESOLUTIONS}, got {warp_resolution!r}")
+    if warp_resolution == "frame" and name != "optical-flow":
+        raise ConfigError(f"warp_resolution=frame applies to the optical-flow baseline only, not {name!r}")
     height, width = first_mask.shape
-    size = feature_size(height, width)
+    size = (height, width) if warp_resolution == "frame" else feature_size(height, width)
     if name == "copy-first":
         first = np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)
         return np.repeat(first[None], len(frames), axis=0)
@@ -77,16 +88,20 @@ def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray) -> np.
 
 
 def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
-                 results_dir: str | os.PathLike[str], progress: bool = True) -> PropagationStats:
+                 results_dir: str | os.PathLike[str], progress: bool = True,
+                 warp_resolution: str = "feature") -> PropagationStats:
     """Write baseline ``name``'s predictions for ``split`` in the official results layout."""
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
+    if (warp_resolution == "frame" and name != "optical-flow") or warp_resolution not in WARP_RESOLUTIONS:
+        raise ConfigError(f"warp_resolution={warp_resolution!r}: choose one of {WARP_RESOLUTIONS} "
+                          "('frame' for the optical-flow baseline only)")
     dataset = DavisDataset(davis_root, split)
     frames_done, seconds = 0, 0.0
     for sequence in tqdm(dataset.sequences, desc=name, unit="seq", disable=not progress):
         frames = dataset.read_frames(sequence)
         start = time.perf_counter()
-        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence))
+        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence), warp_resolution)
         seconds += time.perf_counter() - start
         frames_done += len(frames) - 1
         write_sequence_predictions(results_dir, sequence, masks,

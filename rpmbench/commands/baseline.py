@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="DAVIS-2017-layout root (default: the built-in data set)")
     parser.add_argument("--split", default="val", help="split file in ImageSets/2017 (default: val)")
     parser.add_argument("--out", type=Path, required=True, help="results folder to write")
+    parser.add_argument("--warp-resolution", default="feature", choices=["feature", "frame"],
+                        help="optical-flow: warp at H/4 like RPM-Net, or keep the flow at the frame size "
+                             "and warp there (beyond the paper; default: feature)")
     parser.add_argument("--evaluate", action="store_true", help="score with DAVIS J/F afterwards")
     parser.add_argument("--scores-dir", type=Path, default=None,
                         help="where --evaluate writes its CSVs (default: <out>-scores, beside --out)")
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from rpmbench.data.builtin import ensure_builtin_dataset
 
     root = args.davis_root or ensure_builtin_dataset()
-    stats = run_baseline(args.name, root, args.split, args.out)
+    stats = run_baseline(args.name, root, args.split, args.out, warp_resolution=args.warp_resolution)
     print(f"{args.name}: {stats.frames} frames at {stats.fps:.1f} frames/s into {args.out}")
     if args.evaluate:
         from rpmbench.evaluation import evaluate_results
