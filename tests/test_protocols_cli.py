@@ -83,3 +83,14 @@ def test_overlay_colours_and_outline_by_hand() -> None:
 def test_sheet_indices() -> None:
     assert sheet_indices(5, 12) == [0, 1, 2, 3, 4]
     assert sheet_indices(50, 4) == [0, 16, 33, 49]
+
+
+def test_bench_infer_protocols_rows(tmp_path: Path) -> None:
+    import json
+
+    assert main(["bench", "infer", "--protocols", "memory", "pixels", "--backbones", "resnet18",
+                 "--size", "32", "48", "--repeats", "1", "--output-dir", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "infer-protocols-cpu.json").read_text())["results"]
+    assert [(r["protocol"], r["backbone"], r["memory_frames"]) for r in rows] == [
+        ("memory", "resnet18", 8), ("pixels", None, 8)]
+    assert all(r["frames_per_s"] > 0 and r["peak_rss_increase_mib"] >= 0 for r in rows)
