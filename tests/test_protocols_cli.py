@@ -94,3 +94,20 @@ def test_bench_infer_protocols_rows(tmp_path: Path) -> None:
     assert [(r["protocol"], r["backbone"], r["memory_frames"]) for r in rows] == [
         ("memory", "resnet18", 8), ("pixels", None, 8)]
     assert all(r["frames_per_s"] > 0 and r["peak_rss_increase_mib"] >= 0 for r in rows)
+
+
+def test_protocols_evidence_rows_and_summary(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    root, checkpoint = tiny
+    assert main(["protocols-evidence", "--checkpoints", str(checkpoint), str(checkpoint), "--seeds", "0", "1",
+                 "--variants", "flow", "memory", "--davis-root", str(root), "--work-dir", str(tmp_path / "w"),
+                 "--out", str(tmp_path / "r")]) == 0
+    payload = json.loads((tmp_path / "r" / "protocols.json").read_text())
+    assert list(payload["summary"]) == ["copy-first", "copy-previous", "optical-flow", "optical-flow-frame",
+                                        "pixels", "rpmnet-flow", "rpmnet-memory"]
+    flow = payload["summary"]["rpmnet-flow"]
+    assert flow["seeds"] == 2 and flow["jf_std"] == 0.0  # the same checkpoint twice
+    # an untrained model predicts zero flow: the flow protocol is copy-previous exactly
+    assert flow["jf_mean"] == payload["summary"]["copy-previous"]["jf_mean"]
+    assert (tmp_path / "r" / "protocols.csv").read_text().count("\n") == 5 + 2 * 2 + 1
