@@ -83,11 +83,17 @@ _register(_VARIANTS, MatchingVariant("dilated-d6-l3", "dilated", 3, dilation=6))
 _register(_VARIANTS, MatchingVariant("dilated-d9-l3", "dilated", 3, dilation=9))
 
 # The paper's protocol: the matching module's flow between frames t-1 and t warps the soft mask.
-_register(_PROTOCOLS, Protocol("flow", description="the paper's frame-to-frame flow propagation"))
+_register(_PROTOCOLS, Protocol("flow", {"protocol": "flow"}, description="the paper's frame-to-frame flow propagation"))
+# Beyond the paper (rpmbench.propagation / rpmbench.memory): the protocol of RPM-Net's peers.
+_register(_PROTOCOLS, Protocol("memory", {"protocol": "memory"}, paper=False,
+                               description="memory read-out: the target matched against frame 0 and recent frames"))
+_register(_PROTOCOLS, Protocol("fusion", {"protocol": "fusion"}, paper=False,
+                               description="the flow warp and the memory read-out, mixed"))
 
 _register(_BASELINES, Baseline("copy-first", "the first-frame mask for every frame"))
 _register(_BASELINES, Baseline("copy-previous", "zero flow: RPM-Net's pipeline with no motion"))
 _register(_BASELINES, Baseline("optical-flow", "OpenCV DIS optical flow, chained frame to frame"))
+_register(_BASELINES, Baseline("pixels", "memory propagation on raw Lab pixels (beyond the paper)"))
 
 VARIANTS: Mapping[str, MatchingVariant] = MappingProxyType(_VARIANTS)
 PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(_PROTOCOLS)

@@ -20,7 +20,7 @@ from rpmbench.grid.runner import run_grid
 
 # Two learned cells (two matching types, the smallest backbone) and one baseline.
 SMOKE = {"rows": ["deformable-l3", "standard-l1"], "backbones": ["resnet18"],
-         "baselines": ["copy-previous"]}
+         "baselines": ["copy-previous"], "beyond": []}
 
 
 def _grid(**overrides: object):
@@ -139,5 +139,8 @@ def test_dry_run_lists_jobs(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert main(["run-grid", "--preset", "smoke", "--results-dir", str(tmp_path), "--dry-run",
                  "--seeds", "2"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("pending")]
-    assert len(lines) == 28 * 2 + 3
+    from rpmbench import registry
+
+    cells = len(registry.TABLE2_ROWS) + len(registry.BEYOND_DEFAULT)
+    assert len(lines) == cells * 4 * 2 + len(registry.BASELINES)
     assert not any(tmp_path.iterdir())

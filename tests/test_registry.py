@@ -132,3 +132,20 @@ def test_overrides_nested_and_typed() -> None:
         apply_overrides(Outer(), dict([parse_assignment("inner.steps=ten")]))
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_assignment("inner.steps")
+
+
+@pytest.mark.parametrize("name", list(registry.PROTOCOLS))
+def test_every_protocol_plans_a_valid_propagation_config(name: str) -> None:
+    if name == registry.PAPER_PROTOCOL:
+        return
+    grid = load_grid_config("smoke", overrides={"backbones": ["resnet18"], "rows": ["deformable-l3"],
+                                                 "beyond": [f"deformable-l3@{name}"], "baselines": []})
+    paper, beyond = plan_grid(grid)
+    beyond.propagation.validate()
+    assert beyond.propagation.protocol == name and paper.propagation.protocol == registry.PAPER_PROTOCOL
+    assert beyond.training_stem == paper.training_stem
+
+
+def test_grid_protocol_is_the_papers() -> None:
+    with pytest.raises(ConfigError, match="beyond the paper"):
+        load_grid_config("smoke", overrides={"propagation.protocol": "memory"})

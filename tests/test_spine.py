@@ -155,13 +155,20 @@ def _toy_davis_and_youtube(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.slow
-def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path) -> None:
+    """The paper preset's path (DAVIS root + YouTube-VOS layout, beyond-the-paper protocols sharing
+    the deformable cell's training run) on CPU at toy size."""
     davis, youtube = _toy_davis_and_youtube(tmp_path)
     results = tmp_path / "results"
     assert main(["run-grid", "--preset", "paper", "--results-dir", str(results), *TOY, *ON_CPU,
                  "--set", f"data.davis_root={davis}", "--set", f"train.data_roots=[{youtube}]"]) == 0
     markdown = (results / "paper-grid" / "table2.md").read_text()
     assert "DAVIS-2017 val" in markdown and "not a reproduction error" in markdown
+    beyond = markdown.split("## Beyond the paper")[1].split("## Against")[0]
+    for name in registry.BEYOND_DEFAULT:
+        variant, protocol = registry.parse_entry(name)
+        assert f"| {variant.matching.capitalize()} @{protocol.name} |" in beyond
+    assert "not run" not in markdown
     cell, = (results / "paper-grid" / "cells").glob("resnet18-deformable-l3-s0-*.json")
     payload = json.loads(cell.read_text())
     assert payload["config"]["train"]["crop_size"] == 32 and payload["config"]["data"]["source"] == "davis"
@@ -172,8 +179,9 @@ def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path, capsys: pytest.Capt
 def test_gpu_preset_end_to_end_at_toy_size_on_cpu(tmp_path: Path) -> None:
     results = tmp_path / "results"
     assert main(["run-grid", "--preset", "gpu", "--results-dir", str(results), *TOY, *ON_CPU,
-                 "--set", "data.builtin_size=small", "--set", "data.builtin_clips=false"]) == 0
-    assert len(list((results / "gpu" / "cells").glob("*.json"))) == 2
+                 "--set", "data.builtin_size=small", "--set", "data.builtin_clips=false",
+                 "--set", "beyond=[]"]) == 0
+    assert len(list((results / "gpu" / "cells").glob("*.json"))) == 2  # beyond=[]: one cell, one baseline
 
 
 def test_paper_preset_without_paths_names_the_setting(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

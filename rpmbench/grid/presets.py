@@ -119,6 +119,11 @@ class GridConfig:
                              ("baselines", self.baselines), ("beyond", self.beyond)):
             if len(set(values)) != len(values):
                 raise ConfigError(f"grid {name} {values} repeat an entry; list each once")
+        if self.propagation.protocol != registry.PAPER_PROTOCOL:
+            raise ConfigError(
+                f"propagation.protocol={self.propagation.protocol!r}: Table 2's rows use the paper's "
+                f"protocol ({registry.PAPER_PROTOCOL!r}); add other protocols per row as 'beyond the paper' "
+                "entries instead, e.g. --set 'beyond=[deformable-l3@memory]'")
         colour = self.propagation.colour_space
         if colour is not None and colour != self.train.colour_space:
             raise ConfigError(
