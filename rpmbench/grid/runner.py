@@ -109,6 +109,7 @@ def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
     markdown = to_markdown(table, context_table)
     store.publish_text(store.root / "table2.csv", to_csv(table))
     store.publish_text(store.root / "table2.md", markdown)
+    store.clean_staging()  # a finished run leaves no empty work/staging/
     return GridOutcome(store.root, table, markdown, len(pending), len(jobs) - len(pending),
                        time.perf_counter() - start)
 
