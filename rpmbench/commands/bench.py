@@ -14,8 +14,8 @@ results/benchmarks/. Timings are never asserted in tests; they are recorded here
 examples:
   python -m rpmbench bench deform                 # each deform-conv backend, forward+backward
   python -m rpmbench bench scoring --workers 2    # rpmbench J/F vs vos-benchmark, same inputs
-  python -m rpmbench bench train --backbone resnet18
-  python -m rpmbench bench infer --backbone resnet101 --device cuda
+  python -m rpmbench bench train --backbones resnet18
+  python -m rpmbench bench infer --backbones resnet101 --device cuda
 """
 
 # Benchmark name -> module with HELP, DESCRIPTION, add_arguments(parser) and run(args).

@@ -15,7 +15,7 @@ Add --evaluate to score the result right away.
 
 examples:
   python -m rpmbench infer --checkpoint runs/r18/checkpoint.pt --out runs/r18/val --evaluate
-  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --device cuda --precision bfloat16
+  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --out R --device cuda --precision bfloat16
 """
 
 
