@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +150,8 @@ def evaluate_results(davis_root: str | os.PathLike[str], results_dir: str | os.P
         bar = stack.enter_context(tqdm(total=len(tasks), desc="scoring", unit="seq", disable=not progress))
         scores = map(_score_one, tasks)
         if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor  # only here: saves start-up time
+
             scores = stack.enter_context(ProcessPoolExecutor(workers)).map(_score_one, tasks)
         for frame in scores:
             frames.append(frame)
