@@ -28,7 +28,7 @@ examples:
   python -m rpmbench infer --checkpoint runs/r18/checkpoint.pt --out runs/r18/val --evaluate
   python -m rpmbench infer --checkpoint C --out R --protocol memory --context 20 --topk 10 --temperature 0.05
   python -m rpmbench infer --checkpoint C --out R --protocol fusion --fusion-weight 0.5 --overlay R-overlays
-  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --device cuda --precision bfloat16
+  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --out R --device cuda --precision bfloat16
 """
 
 

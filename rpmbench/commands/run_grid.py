@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from rpmbench.grid.presets import config_dict, load_grid_config
     from rpmbench.grid.runner import run_grid
     from rpmbench.grid.store import RunStore
+    from rpmbench.runlock import run_lock
 
     overrides = dict(parse_assignment(text) for text in args.overrides)
     if args.seeds is not None:
@@ -120,8 +121,9 @@ def run(args: argparse.Namespace) -> int:
             status = "done" if store.result_path(spec.stem).is_file() else "pending"
             print(f"{status:8s} {store.result_path(spec.stem)}")
         return 0
-    outcome = run_grid(grid, Path(args.results_dir), executor, only=args.only, force=args.force,
-                       progress=not args.no_progress, reference_dir=Path(args.reference_dir))
+    with run_lock(Path(args.results_dir) / grid.run):  # one run per folder (rpmbench/runlock.py)
+        outcome = run_grid(grid, Path(args.results_dir), executor, only=args.only, force=args.force,
+                           progress=not args.no_progress, reference_dir=Path(args.reference_dir))
     print()
     print(outcome.markdown)
     print(f"run-grid: {outcome.ran} job(s) run, {outcome.skipped} skipped, "

@@ -93,7 +93,7 @@ def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
     markdown = to_markdown(table, context_table)
     store.publish_text(store.root / "table2.csv", to_csv(table))
     store.publish_text(store.root / "table2.md", markdown)
-    shutil.rmtree(store.staging, ignore_errors=True)  # empty now: every file was renamed into place
+    store.clean_staging()  # a finished run leaves no empty work/staging/
     return GridOutcome(store.root, table, markdown, len(pending), len(specs) - len(pending),
                        time.perf_counter() - start)
 
