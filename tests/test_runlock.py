@@ -118,10 +118,11 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path: Path) -> None:
     code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
             "from rpmbench.cli import main; sys.exit(main())")
     args = ["run-grid", "--results-dir", str(tmp_path), "--preset", "smoke", "--set", "rows=[standard-l1]",
-            "--set", "backbones=[resnet18]", "--set", "baselines=[]", "--set", "train.steps=100000"]
+            "--set", "backbones=[resnet18]", "--set", "baselines=[]", "--set", "beyond=[]",
+            "--set", "train.steps=100000"]
     process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    assert process.stdout.readline().startswith("run-grid: smoke: 1 job(s)")  # training starts now
+    assert process.stdout.readline().startswith("run-grid: smoke: 1 result(s)")  # training starts now
     time.sleep(2)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
