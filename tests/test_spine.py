@@ -161,7 +161,8 @@ def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path) -> None:
     davis, youtube = _toy_davis_and_youtube(tmp_path)
     results = tmp_path / "results"
     assert main(["run-grid", "--preset", "paper", "--results-dir", str(results), *TOY, *ON_CPU,
-                 "--set", f"data.davis_root={davis}", "--set", f"train.data_roots=[{youtube}]"]) == 0
+                 "--set", f"data.davis_root={davis}", "--set", f"train.data_roots=[{youtube}]",
+                 "--set", f"beyond=[{', '.join(registry.BEYOND_DEFAULT)}]"]) == 0
     markdown = (results / "paper-grid" / "table2.md").read_text()
     assert "DAVIS-2017 val" in markdown and "not a reproduction error" in markdown
     beyond = markdown.split("## Beyond the paper")[1].split("## Against")[0]
