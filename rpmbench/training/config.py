@@ -36,6 +36,8 @@ class TrainConfig:
         batch_size, steps, grad_clip: per-step batch, total optimiser steps, max gradient norm (0: off).
         seed: fixes initialisation, data order, crops and flips.
         checkpoint_every: write the checkpoint every N steps (and at the end).
+        keep_checkpoints_at: steps whose checkpoint is also kept as ``checkpoint-step<N>.pt``
+            (snapshots of this run for learning curves; does not change any number).
         device: ``cpu`` or ``cuda[:i]``; amp (bf16 autocast), channels_last and compile act on CUDA only.
         num_workers: DataLoader worker processes that prepare batches.
         tensorboard: also write loss, lr and samples/s to ``<run dir>/tensorboard`` (needs the
@@ -60,6 +62,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 100
+    keep_checkpoints_at: list[int] = field(default_factory=list)
     device: str = "cpu"
     amp: bool = False
     channels_last: bool = False
@@ -81,6 +84,8 @@ class TrainConfig:
              f"short_side {self.short_side} is smaller than crop_size {self.crop_size}"),
             (self.batch_size >= 1 and self.steps >= 1, "batch_size and steps must be >= 1"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (all(1 <= s <= self.steps for s in self.keep_checkpoints_at),
+             f"keep_checkpoints_at must list steps in 1..steps={self.steps}, got {self.keep_checkpoints_at}"),
             (self.lr > 0, "lr must be > 0"),
             (not self.tensorboard or importlib.util.find_spec("tensorboard") is not None,
              "tensorboard=true needs the tensorboard package: pip install tensorboard"),

@@ -123,12 +123,15 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     log_path = run_dir / "log.jsonl"
     _truncate_log(log_path, start)
 
-    def checkpoint(step: int) -> None:
-        save_checkpoint(checkpoint_path, {
+    def checkpoint_state(step: int) -> dict:
+        return {
             "model": model.state_dict(), "optimiser": optimiser.state_dict(),
             "scheduler": scheduler.state_dict(), "step": step, "seconds": seconds, "loss": loss_value,
             "rng": {"torch": torch.get_rng_state()}, "config": config.to_dict(), "git_commit": commit,
-        })
+        }
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(checkpoint_path, checkpoint_state(step))
 
     batches = PairBatches(sequences, config.batch_size, config.crop_size, config.frame_gap,
                           config.hflip, config.seed, config.short_side, config.steps)
@@ -163,11 +166,18 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
                 for name, value in record.items():
                     board.add_scalar(f"train/{name}", value, step + 1)
             bar.set_postfix(loss=f"{loss_value:.4f}")
+            if (step + 1) in config.keep_checkpoints_at:
+                save_checkpoint(kept_checkpoint_path(run_dir, step + 1), checkpoint_state(step + 1))
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
                 checkpoint(step + 1)
                 if board is not None:
                     board.flush()
     return TrainResult(checkpoint_path, config.steps, seconds, loss_value)
+
+
+def kept_checkpoint_path(run_dir: str | os.PathLike[str], step: int) -> Path:
+    """Where ``keep_checkpoints_at`` keeps the snapshot of ``step``."""
+    return Path(run_dir) / f"checkpoint-step{step}.pt"
 
 
 def _open_tensorboard(run_dir: Path, start: int) -> SummaryWriter:
