@@ -107,9 +107,12 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
                 if progress:
                     print(f"{variant} seed {seed} step {step}: J&F {point['J&F-Mean']:.3f}")
     for name in BASELINES:
-        run_baseline(name, root, "val", work_dir / "baselines" / name, progress=False)
-        metrics = evaluate_results(root, work_dir / "baselines" / name, progress=False).global_metrics
-        rows.append({"method": name, "seed": None, "step": None, **metrics})
+        cache = work_dir / "baselines" / f"{name}.json"
+        if not cache.is_file():
+            run_baseline(name, root, "val", work_dir / "baselines" / name, progress=False)
+            metrics = evaluate_results(root, work_dir / "baselines" / name, progress=False).global_metrics
+            atomic_write_json(cache, metrics)
+        rows.append({"method": name, "seed": None, "step": None, **json.loads(cache.read_text())})
     table = pd.DataFrame(rows)
     first = ["method", "seed", "step", "train_seconds", "J&F-Mean"]  # cached points come back key-sorted
     table = table[first + sorted(column for column in table if column not in first)]
