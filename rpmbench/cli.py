@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "make-data": "rpmbench.commands.make_data",
     "describe": "rpmbench.commands.describe",
     "train": "rpmbench.commands.train",
+    "curves": "rpmbench.commands.curves",
     "infer": "rpmbench.commands.infer",
     "baseline": "rpmbench.commands.baseline",
     "evaluate": "rpmbench.commands.evaluate",

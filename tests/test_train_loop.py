@@ -66,6 +66,27 @@ def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch:
     assert [entry["step"] for entry in log] == [1, 2, 3, 4]
 
 
+def test_kept_snapshots_are_exact_states_of_the_run(root: Path, tmp_path: Path) -> None:
+    """keep_checkpoints_at changes no weight, and resuming from a kept snapshot ends where the run ended."""
+    plain = train(tiny_config(root, steps=4), tmp_path / "plain", progress=False)
+    kept = train(tiny_config(root, steps=4, keep_checkpoints_at=[1, 3]), tmp_path / "kept", progress=False)
+    final = torch.load(kept.checkpoint, weights_only=False)
+    for name, tensor in torch.load(plain.checkpoint, weights_only=False)["model"].items():
+        assert torch.equal(tensor, final["model"][name]), name
+    snapshots = {step: torch.load(loop_module.kept_checkpoint_path(tmp_path / "kept", step), weights_only=False)
+                 for step in (1, 3)}
+    assert [s["step"] for s in snapshots.values()] == [1, 3]
+    assert not torch.equal(snapshots[1]["model"]["matching.convs.2.weight"], final["model"]["matching.convs.2.weight"])
+    (tmp_path / "again").mkdir()
+    torch.save(snapshots[3], tmp_path / "again" / "checkpoint.pt")
+    resumed = train(tiny_config(root, steps=4, keep_checkpoints_at=[1, 3]), tmp_path / "again", resume=True,
+                    progress=False)
+    for name, tensor in torch.load(resumed.checkpoint, weights_only=False)["model"].items():
+        assert torch.equal(tensor, final["model"][name]), name
+    with pytest.raises(ConfigError, match="keep_checkpoints_at"):
+        train(tiny_config(root, steps=4, keep_checkpoints_at=[5]), tmp_path / "bad", progress=False)
+
+
 def test_tensorboard_log_matches_jsonl_after_a_resume(root: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Steps logged after the resumed checkpoint are purged, so every step appears exactly once."""
