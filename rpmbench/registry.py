@@ -81,6 +81,9 @@ _register(_VARIANTS, MatchingVariant("standard-l5", "standard", 5))
 _register(_VARIANTS, MatchingVariant("dilated-d3-l3", "dilated", 3, dilation=3))
 _register(_VARIANTS, MatchingVariant("dilated-d6-l3", "dilated", 3, dilation=6))
 _register(_VARIANTS, MatchingVariant("dilated-d9-l3", "dilated", 3, dilation=9))
+# Beyond the paper (issue 14): a soft-argmax base flow from a local cost volume plus a learned residual.
+_register(_VARIANTS, MatchingVariant("corr-l3", "corr", 3, paper=False,
+                                     description="cost-volume soft-argmax base flow + residual"))
 
 # The paper's protocol: the matching module's flow between frames t-1 and t warps the soft mask.
 _register(_PROTOCOLS, Protocol("flow", {"protocol": "flow"}, description="the paper's frame-to-frame flow propagation"))

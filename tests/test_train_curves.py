@@ -29,7 +29,7 @@ def test_variant_names() -> None:
     assert variant_model_fields("dilated-d6-l3") == {"matching": "dilated", "layers": 3, "dilation": 6}
     assert variant_model_fields("corr-l3") == {"matching": "corr", "layers": 3, "dilation": 1}
     for bad in ("dilated-l3", "standard-d2-l3", "deformable"):
-        with pytest.raises(ConfigError, match="curve variant"):
+        with pytest.raises(ConfigError, match="unknown matching variant"):
             variant_model_fields(bad)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,19 @@ import pandas as pd
 
 from rpmbench.atomic import atomic_path, atomic_write_json
 from rpmbench.errors import ConfigError
+from rpmbench.grid.spec import EXECUTION_FIELDS
 from rpmbench.provenance import run_metadata
 from rpmbench.training.config import TrainConfig
 
 #: Config fields that change no number (a run made with other values can be reused).
-UNCOMPARED_FIELDS: tuple[str, ...] = ("checkpoint_every", "keep_checkpoints_at", "num_workers", "tensorboard")
-_VARIANT = re.compile(r"^(deformable|standard|dilated|corr)(?:-d(\d+))?-l(\d+)$")
+UNCOMPARED_FIELDS: tuple[str, ...] = EXECUTION_FIELDS
 
 
 def variant_model_fields(name: str) -> dict[str, Any]:
-    """``dilated-d6-l3`` -> the RPMNetConfig fields it fixes (Table 2's row names, plus ``corr-lN``)."""
-    match = _VARIANT.match(name)
-    if match is None or (match.group(1) == "dilated") != (match.group(2) is not None):
-        raise ConfigError(f"curve variant {name!r} is not of the form deformable-l3, standard-l1, "
-                          "dilated-d6-l3 or corr-l3")
-    return {"matching": match.group(1), "layers": int(match.group(3)), "dilation": int(match.group(2) or 1)}
+    """``dilated-d6-l3`` -> the RPMNetConfig fields it fixes (any :mod:`rpmbench.registry` variant)."""
+    from rpmbench.registry import variant
+
+    return variant(name).model_fields()
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
