@@ -1,10 +1,9 @@
 """The one list of what a result can be: matching variants, propagation protocols, baselines.
 
 Every name the command line, the grid, the tests and the table use is an entry here (timm-style:
-adding a variant, a protocol or a baseline is one :func:`_register` line), so nothing keeps its
-own copy. Backbone names come from the encoder registry (:data:`rpmbench.models.resnet.RESNETS`)
-through :func:`backbones`, which imports torch only when called; this module itself does not, so
-``--help`` and ``evaluate`` stay fast.
+adding an encoder, a variant, a protocol or a baseline is one :func:`_register` line), so nothing
+keeps its own copy; :mod:`rpmbench.models.resnet` builds its encoders from :data:`ENCODERS`. This
+module imports no torch, so ``--help`` and ``evaluate`` stay fast.
 
 A result id names what produced it::
 
@@ -23,6 +22,15 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from rpmbench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """An embedding backbone (Table 2's columns): ResNet block type and blocks per stage."""
+
+    name: str
+    block: str  # "basic" or "bottleneck"
+    layers: tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class Baseline:
     description: str = ""
 
 
-Entry = TypeVar("Entry", MatchingVariant, Protocol, Baseline)
+Entry = TypeVar("Entry", Encoder, MatchingVariant, Protocol, Baseline)
 
 
 def _register(registry: dict[str, Entry], entry: Entry) -> None:
@@ -69,9 +77,16 @@ def _register(registry: dict[str, Entry], entry: Entry) -> None:
     registry[entry.name] = entry
 
 
+_ENCODERS: dict[str, Encoder] = {}
 _VARIANTS: dict[str, MatchingVariant] = {}
 _PROTOCOLS: dict[str, Protocol] = {}
 _BASELINES: dict[str, Baseline] = {}
+
+# Table 2's columns, in the paper's order (Table 1's ResNets).
+_register(_ENCODERS, Encoder("resnet18", "basic", (2, 2, 2, 2)))
+_register(_ENCODERS, Encoder("resnet34", "basic", (3, 4, 6, 3)))
+_register(_ENCODERS, Encoder("resnet50", "bottleneck", (3, 4, 6, 3)))
+_register(_ENCODERS, Encoder("resnet101", "bottleneck", (3, 4, 23, 3)))
 
 # Table 2's rows, top to bottom.
 _register(_VARIANTS, MatchingVariant("deformable-l3", "deformable", 3, description="Table 1's module"))
@@ -98,6 +113,9 @@ _register(_BASELINES, Baseline("copy-previous", "zero flow: RPM-Net's pipeline w
 _register(_BASELINES, Baseline("optical-flow", "OpenCV DIS optical flow, chained frame to frame"))
 _register(_BASELINES, Baseline("pixels", "memory propagation on raw Lab pixels (beyond the paper)"))
 
+ENCODERS: Mapping[str, Encoder] = MappingProxyType(_ENCODERS)
+#: The embedding networks (Table 2's columns), in the paper's order.
+BACKBONES: tuple[str, ...] = tuple(_ENCODERS)
 VARIANTS: Mapping[str, MatchingVariant] = MappingProxyType(_VARIANTS)
 PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(_PROTOCOLS)
 BASELINES: tuple[str, ...] = tuple(_BASELINES)
@@ -110,13 +128,6 @@ BEYOND_DEFAULT: tuple[str, ...] = (
     *(name for name, v in _VARIANTS.items() if not v.paper),
     *(f"deformable-l3@{name}" for name, p in _PROTOCOLS.items() if not p.paper),
 )
-
-
-def backbones() -> tuple[str, ...]:
-    """The embedding networks (Table 2's columns, in the paper's order); imports torch."""
-    from rpmbench.models.resnet import RESNETS
-
-    return tuple(RESNETS)
 
 
 def variant(name: str) -> MatchingVariant:

@@ -75,9 +75,10 @@ def test_unknown_or_repeated_backbone() -> None:
 
 
 def test_backbones_are_the_encoder_registry() -> None:
+    from rpmbench.models import BACKBONES
     from rpmbench.models.resnet import RESNETS
 
-    assert registry.backbones() == tuple(RESNETS) == ("resnet18", "resnet34", "resnet50", "resnet101")
+    assert registry.BACKBONES == tuple(RESNETS) == BACKBONES == ("resnet18", "resnet34", "resnet50", "resnet101")
 
 
 def test_registry_imports_no_torch() -> None:

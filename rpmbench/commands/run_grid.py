@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from rpmbench import registry
+
 HELP = "train, propagate and score Table 2's 28 cells (+ baselines) and render the table"
-DESCRIPTION = """\
-Run Table 2's grid: matching module {deformable l3; standard l1, l3, l5; dilated l3 at dilation
-3, 6, 9} x embedding {FCN-ResNet18, 34, 50, 101}, plus the copy-first, copy-previous and
-optical-flow baselines. Each cell is trained, propagates the val set and is scored; its result is
+DESCRIPTION = f"""\
+Run Table 2's grid: matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding
+{{FCN-ResNet18, 34, 50, 101}}, plus the baselines ({', '.join(registry.BASELINES)}) and the
+"beyond the paper" entries ({', '.join(registry.BEYOND_DEFAULT)}; none in the paper preset).
+Each cell is trained, propagates the val set and is scored; its result is
 one JSON under results/runs/<run>/cells/ named <cell>-s<seed>-<config hash>.json. A rerun skips
 cells whose result exists for the same config hash and resumes interrupted cells from their last
 checkpoint. The run ends by writing results/runs/<run>/table2.csv and table2.md and printing the

@@ -78,7 +78,7 @@ class GridConfig:
     train: TrainConfig = field(default_factory=_default_train)
     propagation: PropagationConfig = field(default_factory=_default_propagation)
     rows: list[str] = field(default_factory=lambda: list(registry.TABLE2_ROWS))
-    backbones: list[str] = field(default_factory=lambda: list(registry.backbones()))
+    backbones: list[str] = field(default_factory=lambda: list(registry.BACKBONES))
     baselines: list[str] = field(default_factory=lambda: list(registry.BASELINES))
     beyond: list[str] = field(default_factory=lambda: list(registry.BEYOND_DEFAULT))
     seeds: int = 1
@@ -111,10 +111,10 @@ class GridConfig:
         for name in self.beyond:
             if registry.is_paper(name):
                 raise ConfigError(f"beyond: {name!r} is a Table 2 row; list it under 'rows'")
-        known = registry.backbones()
         for name in self.backbones:
-            if name not in known:
-                raise ConfigError(f"unknown backbone {name!r} in the grid; choose from {', '.join(known)}")
+            if name not in registry.BACKBONES:
+                raise ConfigError(f"unknown backbone {name!r} in the grid; choose from "
+                                  f"{', '.join(registry.BACKBONES)}")
         for name, values in (("rows", self.rows), ("backbones", self.backbones),
                              ("baselines", self.baselines), ("beyond", self.beyond)):
             if len(set(values)) != len(values):
