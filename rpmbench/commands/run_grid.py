@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from rpmbench import registry
 
 HELP = "train, propagate and score Table 2's 28 cells (+ baselines) and render the table"
-DESCRIPTION = f"""\
-Run Table 2's grid: matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding
-{{FCN-ResNet18, 34, 50, 101}}, plus the baselines ({', '.join(registry.BASELINES)}) and the
-"beyond the paper" entries ({', '.join(registry.BEYOND_DEFAULT)}; none in the paper preset).
+_WHAT = textwrap.fill(
+    f"Run Table 2's grid: matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding "
+    f"{{{', '.join(registry.BACKBONES)}}}, plus the baselines ({', '.join(registry.BASELINES)}) and the "
+    f"\"beyond the paper\" entries ({', '.join(registry.BEYOND_DEFAULT)}; none in the paper preset).", 98)
+DESCRIPTION = _WHAT + """
 Each cell is trained, propagates the val set and is scored; its result is
 one JSON under results/runs/<run>/cells/ named <cell>-s<seed>-<config hash>.json. A rerun skips
 cells whose result exists for the same config hash and resumes interrupted cells from their last
