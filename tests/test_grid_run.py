@@ -111,7 +111,7 @@ def test_checkpoint_requeues_the_same_job() -> None:
 @pytest.mark.parametrize("overrides, error, message", [
     ({"backbones": ["resnet18", "resnet152"]}, ConfigError, "unknown backbone 'resnet152'"),
     ({"rows": ["dilated-d0-l3"]}, ConfigError, "unknown matching variant"),
-    ({"train.model.dilation": 2}, ConfigError, "dilation=2 is only meaningful"),
+    ({"train.model.dcn": "v3"}, ConfigError, "unknown dcn"),
     ({"rows": ["standard-l0"]}, ConfigError, "unknown matching variant"),
     ({"data.source": "davis", "data.davis_root": "/nonexistent/DAVIS"}, DataError, "/nonexistent"),
     ({"data.source": "davis"}, ConfigError, "davis_root"),

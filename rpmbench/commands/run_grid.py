@@ -126,9 +126,9 @@ def run(args: argparse.Namespace) -> int:
             status = "done" if store.result_path(spec.stem).is_file() else "pending"
             print(f"{status:8s} {store.result_path(spec.stem)}")
         return 0
-    with run_lock(Path(args.results_dir) / grid.run):  # one run per folder (rpmbench/runlock.py)
-        outcome = run_grid(grid, Path(args.results_dir), executor, only=args.only, force=args.force,
-                           progress=not args.no_progress, reference_dir=Path(args.reference_dir))
+    outcome = run_grid(grid, Path(args.results_dir), executor, only=args.only, force=args.force,
+                       progress=not args.no_progress, reference_dir=Path(args.reference_dir),
+                       lock=run_lock)  # one run per folder (rpmbench/runlock.py)
     print()
     print(outcome.markdown)
     print(f"run-grid: {outcome.ran} job(s) run, {outcome.skipped} skipped, "

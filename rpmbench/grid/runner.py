@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +65,14 @@ def table_context(grid: GridConfig, notes: Sequence[str] = ()) -> TableContext:
 
 def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
              only: Sequence[str] = (), force: bool = False, progress: bool = True,
-             reference_dir: Path | None = None) -> GridOutcome:
+             reference_dir: Path | None = None,
+             lock: Callable[[Path], AbstractContextManager[object]] | None = None) -> GridOutcome:
     """Run the pending results of ``grid`` under ``results_dir/<run>`` and write Table 2.
 
-    Every check (config, cells, executor, data) happens before the first job starts. The header
-    compares the run's environment with the committed reference ``reference_dir/<run>`` if given.
+    Every check (config, cells, executor, data) happens before the first job starts and before
+    ``lock(run_dir)`` (e.g. :func:`rpmbench.runlock.run_lock`) is taken, so a refused config leaves
+    no folder behind. The header compares the run's environment with the committed reference
+    ``reference_dir/<run>`` if given.
     """
     start = time.perf_counter()
     executor.validate()
@@ -75,6 +80,14 @@ def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
     specs = plan_grid(grid, only) if only else all_specs
     store = RunStore(results_dir / grid.run)
     paths = grid_paths(grid, store.work)
+    with lock(store.root) if lock is not None else contextlib.nullcontext():
+        return _run_locked(grid, store, paths, all_specs, specs, executor, force, progress,
+                           reference_dir, start)
+
+
+def _run_locked(grid: GridConfig, store: RunStore, paths: Paths, all_specs: Sequence[CellSpec],
+                specs: Sequence[CellSpec], executor: ExecutorOptions, force: bool, progress: bool,
+                reference_dir: Path | None, start: float) -> GridOutcome:
     store.clean_staging()
     if force:
         _forget(store, specs)
