@@ -94,6 +94,7 @@ def test_train_and_run_grid_share_the_default_training_data() -> None:
     assert not quick.data.builtin_clips and "clips" not in quick.data.choice().describe()
 
 
+@pytest.mark.slow
 def test_one_training_run_serves_every_protocol(root: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Train once, propagate N ways: a registered protocol reuses the cell's trained model."""
