@@ -35,14 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.models import RPMNetConfig, build_rpmnet
+    from rpmbench.models import RPMNet, RPMNetConfig
     from rpmbench.models.describe import describe_model, parameter_summary
     from rpmbench.paper import PAPER_HEADLINE
 
     config = RPMNetConfig(args.backbone, args.matching, args.layers, args.dilation, args.dcn,
                           backend="reference")
     config.validate()
-    model = build_rpmnet(**vars(config))
+    model = RPMNet(config)
     table = describe_model(model, tuple(args.input_size))
     if args.format == "csv":
         print(table.to_csv(index=False), end="")

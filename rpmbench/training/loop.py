@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from rpmbench.atomic import atomic_write_json
 from rpmbench.errors import TrainingDivergedError
-from rpmbench.models import RPMNet, build_rpmnet
+from rpmbench.models import RPMNet
 from rpmbench.provenance import git_commit
 from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
 from rpmbench.training.colour import to_network_input
@@ -96,7 +96,7 @@ def build_training(config: TrainConfig) -> tuple[RPMNet, torch.optim.Optimizer, 
     """The model (seeded by ``config.seed``), its Adam optimiser and the learning-rate schedule."""
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
-    model = build_rpmnet(**vars(config.model)).to(device)
+    model = RPMNet(config.model).to(device)  # built from the config every checkpoint carries
     if config.channels_last and device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
