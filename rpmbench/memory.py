@@ -118,8 +118,16 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
             or values.shape[-2:] != (height, width):
         raise ValueError(f"memory_readout: query {tuple(query.shape)}, keys {tuple(keys.shape)} and "
                          f"values {tuple(values.shape)} disagree")
+    # Fold the affinity and the temperature into the vectors, so that one matrix product gives
+    # the scores: cosine: (q/|q|T) . (k/|k|); l2: -||q - k||^2 / T = (2q/T, 1) . (k, -||k||^2/T)
+    # - ||q||^2/T, where the last term is the same for every candidate of a target pixel, so no
+    # ranking or softmax sees it and it is left out.
     if config.affinity == "cosine":
-        query, keys = F.normalize(query, dim=0), F.normalize(keys, dim=1)
+        query, keys = F.normalize(query, dim=0) / config.temperature, F.normalize(keys, dim=1)
+    else:
+        query = torch.cat([query * (2 / config.temperature), torch.ones_like(query[:1])])
+        keys = torch.cat([keys, keys.square().sum(1, keepdim=True) / -config.temperature], dim=1)
+        channels += 1
     radius = min(config.radius, max(height, width) - 1)  # farther offsets never land in the frame
     topk = min(config.topk, memory * (2 * radius + 1) ** 2)
     tiles_y, tiles_x = -(-height // tile), -(-width // tile)
@@ -135,7 +143,8 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
 
     # (tiles, tile*tile, C): each tile's query pixels; tiles cover the frame (padding discarded)
     queries = F.unfold(F.pad(query[None], (0, extra[0], 0, extra[1])), tile, stride=tile)
-    queries = queries.view(channels, tile * tile, -1).permute(2, 1, 0)
+    # contiguous: a strided left operand makes the batched product about 10x slower on CPU
+    queries = queries.view(channels, tile * tile, -1).permute(2, 1, 0).contiguous()
     # (tile*tile, span*span): the candidates within ``radius`` of each query pixel of a tile
     inner = torch.arange(tile, device=query.device)
     outer = torch.arange(span, device=query.device)
@@ -148,23 +157,18 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
     # every memory frame's windows side by side: (tiles, C, M*span*span), (tiles, M*span*span, V)
     key_windows = windows(keys)
     value_windows = windows(values).transpose(1, 2)
-    if config.affinity == "l2":  # -||q - k||^2 = 2 q.k - ||k||^2 - ||q||^2; ||q||^2 changes no rank
-        key_norms = key_windows.square().sum(1, keepdim=True)  # nor any softmax, so it is left out
     tiles = queries.shape[0]
     read = queries.new_empty(tiles, tile * tile, values.shape[1])
     chunk = max(1, _SCORE_BUDGET // (tile * tile * memory * span * span))
     for start in range(0, tiles, chunk):
         part = slice(start, start + chunk)
         scores = queries[part] @ key_windows[part]  # (n, tile*tile, M*span*span)
-        if config.affinity == "l2":
-            scores = scores.mul_(2).sub_(key_norms[part])
-        scores = scores.div_(config.temperature).view(*scores.shape[:2], memory, span * span)
-        scores = scores.add_(bias[part]).flatten(2)
+        scores = scores.view(*scores.shape[:2], memory, span * span).add_(bias[part]).flatten(2)
         best, index = scores.topk(topk, dim=-1)  # (n, tile*tile, k)
         picked = torch.gather(value_windows[part], 1,
                               index.flatten(1)[..., None].expand(-1, -1, values.shape[1]))
         picked = picked.view(*index.shape, values.shape[1])  # (n, tile*tile, k, V)
-        read[part] = (best.softmax(dim=-1)[..., None] * picked).sum(dim=2)
+        read[part] = (best.softmax(dim=-1)[..., None, :] @ picked)[..., 0, :]
     read = F.fold(read.permute(2, 1, 0).reshape(values.shape[1] * tile * tile, -1),
                   (tiles_y * tile, tiles_x * tile), tile, stride=tile)
     return read[:, :height, :width]
