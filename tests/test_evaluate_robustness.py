@@ -16,6 +16,7 @@ from PIL import Image
 from davis_fixtures import moving_ellipses, perturb, write_binary_davis, write_davis, write_predictions
 from rpmbench.cli import main
 from rpmbench.data.davis import DavisDataset
+from rpmbench.data.palette import read_palette_png
 from rpmbench.errors import DataError
 from rpmbench.evaluation import evaluate_results
 
@@ -127,3 +128,17 @@ def test_describe_choices_match_the_model_names() -> None:
     assert choices["backbone"] == BACKBONES
     assert choices["matching"] == MATCHING_TYPES
     assert choices["dcn"] == DCN_VERSIONS
+
+
+def test_baseline_then_evaluate_on_davis2016_masks(tmp_path: Path, capsys) -> None:
+    """The issue's report: `baseline` wrote all-background predictions (255 read as void) and
+    `evaluate` crashed with a pandas KeyError. Now the object is propagated and scored."""
+    masks = moving_ellipses(np.random.default_rng(6), 4, 24, 32, 1) == 1
+    root = write_binary_davis(tmp_path / "davis", {"bear": masks}, grey=True)
+    assert main(["baseline", "--name", "copy-first", "--davis-root", str(root),
+                 "--out", str(tmp_path / "pred")]) == 0
+    assert np.array_equal(read_palette_png(tmp_path / "pred" / "bear" / "00002.png"), masks[0])
+    assert main(["evaluate", "--davis-root", str(root), "--results", str(tmp_path / "pred")]) == 0
+    assert "255 as object 1" in capsys.readouterr().err
+    scores = (tmp_path / "pred" / "per-sequence_results-val.csv").read_text().splitlines()
+    assert len(scores) == 2 and scores[1].startswith("bear_1,")
