@@ -36,7 +36,9 @@ def variant_model_fields(name: str) -> dict[str, Any]:
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in config.items() if key not in UNCOMPARED_FIELDS}
+    """``config`` with defaults for fields added after it was saved, less :data:`UNCOMPARED_FIELDS`."""
+    full = TrainConfig.from_dict(config).to_dict()
+    return {key: value for key, value in full.items() if key not in UNCOMPARED_FIELDS}
 
 
 def _score(model: Any, root: Path, out_dir: Path, colour_space: str) -> dict[str, float]:
