@@ -33,7 +33,9 @@ def variant_model_fields(name: str) -> dict[str, Any]:
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in config.items() if key not in UNCOMPARED_FIELDS}
+    """``config`` with defaults for fields added after it was saved, less :data:`UNCOMPARED_FIELDS`."""
+    full = TrainConfig.from_dict(config).to_dict()
+    return {key: value for key, value in full.items() if key not in UNCOMPARED_FIELDS}
 
 
 def _score(model: Any, root: Path, out_dir: Path, colour_space: str) -> dict[str, float]:
@@ -69,6 +71,16 @@ def curve_point(config: TrainConfig, run_dir: Path, step: int, root: Path, eval_
     return point
 
 
+def curve_config(base: TrainConfig, variant: str, seed: int, steps: list[int]) -> TrainConfig:
+    """The run of ``variant`` and ``seed``: ``max(steps)`` steps, snapshots at the other positive steps."""
+    final = max(steps)
+    config = dataclasses.replace(base, seed=seed, steps=max(final, 1),
+                                 keep_checkpoints_at=[s for s in sorted(set(steps)) if 0 < s < final],
+                                 model=dataclasses.replace(base.model, **variant_model_fields(variant)))
+    config.validate()
+    return config
+
+
 def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], steps: list[int],
                     work_dir: Path, output: Path, root: Path | None = None,
                     progress: bool = True) -> pd.DataFrame:
@@ -85,16 +97,13 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
     if not steps or steps[0] < 0:
         raise ConfigError(f"--steps must be non-negative step counts, got {steps}")
     final = steps[-1]
-    fields = [variant_model_fields(v) for v in variants]  # all names checked before any work
+    for variant in variants:  # all names checked before any work
+        variant_model_fields(variant)
     root = Path(root or ensure_builtin_dataset(progress=progress))
     rows = []
-    for variant, model_fields in zip(variants, fields):
+    for variant in variants:
         for seed in seeds:
-            config = dataclasses.replace(
-                base, seed=seed, steps=max(final, 1),
-                keep_checkpoints_at=[s for s in steps if 0 < s < final],
-                model=dataclasses.replace(base.model, **model_fields))
-            config.validate()
+            config = curve_config(base, variant, seed, steps)
             run_dir = work_dir / variant / f"s{seed}"
             if final > 0:
                 train(config, run_dir, resume=True, progress=progress)
