@@ -1,6 +1,6 @@
 """Baselines in the same protocol and format as RPM-Net's propagation.
 
-All three move the first frame's soft mask with the same machinery as RPM-Net
+The first three move the first frame's soft mask with the same machinery as RPM-Net
 (:func:`rpmbench.propagation.propagate_with_flows`: H/4 soft masks, layer 109's bilinear warp,
 renormalisation, bilinear upsampling and argmax), so only the flow differs:
 
@@ -9,6 +9,13 @@ renormalisation, bilinear upsampling and argmax), so only the flow differs:
   motion. It differs from copy-first only by the H/4 round trip of the soft mask;
 - ``optical-flow``: OpenCV's DIS optical flow (preset MEDIUM) from frame t to frame t-1 on
   greyscale frames, area-averaged to H/4 and scaled by 1/4, chained frame to frame.
+
+One has no flow and no network (beyond the paper; issue 12):
+
+- ``pixels``: memory propagation (:mod:`rpmbench.memory`, preset ``pixels``) on raw Lab pixels
+  area-averaged to H/4: memory frame 0 + the last 7 propagated frames, ``-||f_t - f_m||^2 / 0.01``,
+  radius 12 feature pixels, top-10. It asks whether a learned embedding carries anything colour
+  does not, under the memory protocol of RPM-Net's peers.
 """
 
 from __future__ import annotations
@@ -26,10 +33,12 @@ from tqdm import tqdm
 
 from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_predictions
 from rpmbench.errors import ConfigError
+from rpmbench.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
 from rpmbench.models.matching import FlowWarp
-from rpmbench.propagation import PropagationStats, feature_size, propagate_with_flows
+from rpmbench.propagation import (PropagationStats, feature_size, first_soft_mask, masks_from_soft,
+                                  propagate_with_flows)
 
-BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow")
+BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow", "pixels")
 
 
 def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
@@ -60,6 +69,10 @@ def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray) -> np.
     if name == "optical-flow":
         steps = (_warp_by(dis_flow(frames[t], frames[t - 1], size)) for t in range(1, len(frames)))
         return propagate_with_flows(first_mask, steps, size)
+    if name == "pixels":
+        softs = propagate_with_memory(first_soft_mask(first_mask, size), pixel_features(frames, size),
+                                      MEMORY_PRESETS["pixels"])
+        return masks_from_soft(first_mask, softs)
     raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "write baseline predictions (copy-first, copy-previous, optical-flow) in the results layout"
+HELP = "write baseline predictions (copy-first, copy-previous, optical-flow, pixels) in the results layout"
 DESCRIPTION = """\
 Baselines that bound the learned cells from below, run through the same propagation machinery
 as RPM-Net (see rpmbench/baselines.py):
   copy-first      the first-frame masks for every frame
   copy-previous   zero flow (RPM-Net's pipeline with a matching module that sees no motion)
   optical-flow    OpenCV DIS optical flow chained frame to frame
+  pixels          no network: raw Lab pixels at H/4 with a first + last-7 frame memory
+                  (beyond the paper; the memory protocol of CRW / DINO, see rpmbench/memory.py)
 
 examples:
   python -m rpmbench baseline --name optical-flow --out runs/baselines/optical-flow --evaluate
@@ -20,7 +22,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", required=True, choices=["copy-first", "copy-previous", "optical-flow"])
+    parser.add_argument("--name", required=True, choices=["copy-first", "copy-previous", "optical-flow", "pixels"])
     parser.add_argument("--davis-root", type=Path, default=None,
                         help="DAVIS-2017-layout root (default: the built-in data set)")
     parser.add_argument("--split", default="val")
