@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
     parser.add_argument("--baselines", default="copy-first,copy-previous,optical-flow,pixels",
                         help="comma-separated baselines to score ('' for none)")
+    parser.add_argument("--contact-sheet", type=Path, default=None,
+                        help="also write a PNG of the split's first 8 sequences (7 frames each) with mask overlays")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
         from rpmbench.data.builtin import ensure_builtin_dataset
 
         root = ensure_builtin_dataset(args.size, args.seed, generator=args.builtin)
+    if args.contact_sheet is not None:
+        from rpmbench.data.contact import contact_sheet
+
+        args.contact_sheet.parent.mkdir(parents=True, exist_ok=True)
+        contact_sheet(root, args.contact_sheet, args.split, sequences=8, columns=7)
+        print(f"wrote {args.contact_sheet}")
     profile = profile_dataset(root, args.split, names)
     print(format_profile(profile))
     if args.out is not None:
