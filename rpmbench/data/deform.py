@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rpmbench.data.figures import PHOTOS, Figure, Pose, make_figure, render_figure
+from rpmbench.data.figures import PHOTOS, Figure, Pose, make_bar, make_figure, render_figure
 from rpmbench.data.synthetic import DatasetSize, _clip, builtin_clip_paths, write_generated
 from rpmbench.errors import DataError
 
@@ -40,6 +40,8 @@ class Difficulty:
         objects: inclusive range of labelled objects per sequence.
         object_height: range of an object's body size at frame 0.
         speed: median object speed (lognormal); ``speed_spread`` its log-standard deviation.
+        dash: probability that an object dashes once: ``dash_speed`` (times 0.5..1.5) added to its
+            velocity for ``dash_frames`` frames from a random start (a within-sequence heavy tail).
         spin: standard deviation of the rotation speed (radians per frame).
         scale_change: an object's log-scale drifts by up to +-this over the sequence (approach /
             recede).
@@ -53,29 +55,32 @@ class Difficulty:
         exposure: motion-blur length as a fraction of the motion during one frame.
         illumination: amplitude of the global gain change and of the shading ramp.
         twin: probability of a second labelled instance textured from the same photo.
-        decoys: probability of an unlabelled decoy cut from an object's photo.
-        occluder: probability of an unlabelled occluder passing in front.
+        decoys: probability of an unlabelled decoy cut from an object's photo (half size, slow).
+        occluder: probability of an unlabelled bar (a pole, a branch) passing in front.
     """
 
     objects: tuple[int, int] = (1, 3)
     object_height: tuple[float, float] = (0.25, 0.5)
-    speed: float = 0.012
-    speed_spread: float = 1.5
-    spin: float = 0.02
-    scale_change: float = 1.2
+    speed: float = 0.007
+    speed_spread: float = 1.0
+    dash: float = 0.7
+    dash_speed: float = 0.12
+    dash_frames: tuple[float, float] = (4.0, 10.0)
+    spin: float = 0.015
+    scale_change: float = 1.4
     reenter_margin: float = 0.1
     limbs: int = 4
     limb_width: tuple[float, float] = (0.04, 0.1)
     swing: float = 0.9
-    deformation: float = 0.08
+    deformation: float = 0.06
     camera_speed: float = 0.02
     camera_zoom: float = 0.15
-    shake: float = 0.004
+    shake: float = 0.003
     exposure: float = 0.8
-    illumination: float = 0.15
-    twin: float = 0.3
-    decoys: float = 0.4
-    occluder: float = 0.4
+    illumination: float = 0.1
+    twin: float = 0.2
+    decoys: float = 0.25
+    occluder: float = 0.6
 
     def record(self) -> dict:
         return asdict(self)
@@ -103,14 +108,17 @@ class Motion:
     start: tuple[float, float]
     velocity: tuple[float, float]
     wobble: tuple[float, float, float]  # amplitude (px), angular frequency, phase
+    dash: tuple[float, float, float, float]  # start (frame), duration (frames), extra velocity (y, x)
     angle: tuple[float, float]  # radians, radians per frame
     scale: tuple[float, float]  # scale at t=0, log-scale change per frame
     bounds: tuple[float, float, float, float]  # top, left, bottom, right of the reflecting box
 
     def pose(self, t: float, shake: tuple[float, float]) -> Pose:
         amplitude, frequency, phase = self.wobble
-        y = self.start[0] + self.velocity[0] * t + amplitude * math.sin(frequency * t + phase)
-        x = self.start[1] + self.velocity[1] * t + amplitude * math.cos(frequency * t + phase)
+        begin, duration, dash_y, dash_x = self.dash
+        dashed = min(max(t - begin, 0.0), duration)  # frames spent dashing so far
+        y = self.start[0] + self.velocity[0] * t + dash_y * dashed + amplitude * math.sin(frequency * t + phase)
+        x = self.start[1] + self.velocity[1] * t + dash_x * dashed + amplitude * math.cos(frequency * t + phase)
         top, left, bottom, right = self.bounds
         centre = (_reflect(y, top, bottom) + shake[0], _reflect(x, left, right) + shake[1])
         return Pose(centre, self.angle[0] + self.angle[1] * t, self.scale[0] * math.exp(self.scale[1] * t))
@@ -190,11 +198,14 @@ class Actor:
 def _motion(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, figure: Figure,
             height: float, speed: float) -> Motion:
     margin = knobs.reenter_margin * size.height
-    direction = rng.uniform(0, 2 * math.pi)
+    direction, turn = rng.uniform(0, 2 * math.pi, 2)
+    dash = knobs.dash_speed * size.height * float(rng.uniform(0.5, 1.5))
     return Motion(
         start=(rng.uniform(0.25, 0.75) * size.height, rng.uniform(0.2, 0.8) * size.width),
         velocity=(speed * math.sin(direction), speed * math.cos(direction)),
         wobble=(rng.uniform(0, 0.04) * size.height, rng.uniform(0.1, 0.4), rng.uniform(0, 2 * math.pi)),
+        dash=(rng.uniform(0, size.frames), rng.uniform(*knobs.dash_frames), *(
+            (dash * math.sin(turn), dash * math.cos(turn)) if rng.random() < knobs.dash else (0.0, 0.0))),
         angle=(rng.uniform(-0.4, 0.4), rng.normal(0, knobs.spin)),
         scale=(height / max(figure.size), rng.uniform(-knobs.scale_change, knobs.scale_change) / size.frames),
         bounds=(-margin, -margin, size.height + margin, size.width + margin),
@@ -202,10 +213,14 @@ def _motion(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, figu
 
 
 def _actor(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, photo_name: str, label: int,
-           limbs: int, speed_scale: float = 1.0) -> Actor:
-    height = rng.uniform(*knobs.object_height) * size.height
+           limbs: int, speed_scale: float = 1.0, size_scale: float = 1.0, bar: bool = False) -> Actor:
+    height = rng.uniform(*knobs.object_height) * size.height * size_scale
     side = max(int(round(height * math.exp(knobs.scale_change))), 8)  # canvas detail for the largest size
-    figure = make_figure(rng, side, photo_name, limbs, knobs.limb_width, knobs.swing, knobs.deformation)
+    if bar:
+        width = max(int(round(side * rng.uniform(0.08, 0.2))), 3)
+        figure = make_bar(rng, side, width, photo_name)
+    else:
+        figure = make_figure(rng, side, photo_name, limbs, knobs.limb_width, knobs.swing, knobs.deformation)
     speed = knobs.speed * size.height * math.exp(rng.normal(0, knobs.speed_spread)) * speed_scale
     shading = (knobs.illumination * rng.uniform(0.3, 1.0), rng.uniform(0, 2 * math.pi), rng.normal(0, 0.1))
     return Actor(figure, _motion(rng, size, knobs, figure, height, speed), label, shading)
@@ -274,11 +289,13 @@ def _actors(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty) -> l
         photos.append(photos[int(rng.integers(count))])  # same kind of object, another id
     labelled = [_actor(rng, size, knobs, name, k, int(rng.integers(0, knobs.limbs + 1)))
                 for k, name in enumerate(photos, start=1)]
-    decoys = [_actor(rng, size, knobs, photos[0], 0, 0, speed_scale=0.3)] if rng.random() < knobs.decoys else []
+    decoys = []
+    if rng.random() < knobs.decoys:  # a smaller, slow patch of an object's photo in the background
+        decoys.append(_actor(rng, size, knobs, photos[0], 0, 0, speed_scale=0.3, size_scale=0.5))
     occluders = []
-    if rng.random() < knobs.occluder:
-        occluders.append(_actor(rng, size, knobs, PHOTOS[int(rng.integers(len(PHOTOS)))], 0,
-                                int(rng.integers(0, 3)), speed_scale=1.5))
+    if rng.random() < knobs.occluder:  # a pole or branch passing in front
+        occluders.append(_actor(rng, size, knobs, PHOTOS[int(rng.integers(len(PHOTOS)))], 0, 0,
+                                speed_scale=1.5, size_scale=2.5, bar=True))
     return decoys + labelled + occluders
 
 

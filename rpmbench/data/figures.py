@@ -199,6 +199,21 @@ def _body_matte(rng: np.random.Generator, side: int) -> np.ndarray:
     return r <= radius
 
 
+def _capsule(length: int, width: int) -> np.ndarray:
+    """``(width, length)`` bool: a bar with round ends along x."""
+    cy, cx = np.mgrid[0:width, 0:length]
+    half = (width - 1) / 2
+    along = np.clip(cx - half, 0, None) - np.clip(cx - (length - 1 - half), 0, None)
+    return np.hypot(along, cy - half) <= half + 0.5
+
+
+def make_bar(rng: np.random.Generator, length: int, width: int, photo_name: str) -> Figure:
+    """A rigid bar (a pole, a branch: an occluder) textured from ``photo_name``, long axis along y."""
+    matte = np.ascontiguousarray(_capsule(length, width).T)
+    field = Field(0.0, ((0.0, 0.0), (0.0, 0.0)), 0.0, (0.0, 0.0))
+    return Figure((Part(_crop(rng, photo(photo_name), length, width), matte),), field)
+
+
 def make_figure(rng: np.random.Generator, side: int, photo_name: str, limbs: int, limb_width: tuple[float, float],
                 swing: float, deformation: float) -> Figure:
     """A random figure whose body canvas is about ``side`` pixels, textured from ``photo_name``."""
@@ -214,9 +229,7 @@ def make_figure(rng: np.random.Generator, side: int, photo_name: str, limbs: int
         j = int(np.argmax(score))
         length = max(int(side * rng.uniform(0.3, 0.6)), 3)
         width = max(int(round(side * rng.uniform(*limb_width))), 2)
-        cy, cx = np.mgrid[0:width, 0:length]
-        half = (width - 1) / 2
-        capsule = np.hypot(np.clip(cx - half, 0, None) - np.clip(cx - (length - 1 - half), 0, None), cy - half) <= half + 0.5
+        capsule = _capsule(length, width)
         joint = (float(ys[j]) - (ys[j] - h / 2) * 0.15, float(xs[j]) - (xs[j] - w / 2) * 0.15)  # a bit inside
         parts.append(Part(_crop(rng, image, width, length), capsule, joint, direction,
                           swing * rng.uniform(0.5, 1.0), rng.uniform(0.15, 0.6), rng.uniform(0, 2 * math.pi)))
