@@ -97,3 +97,12 @@ def test_overlay_tints_objects_and_keeps_background() -> None:
     inner = out[8:12, 8:12].astype(float)
     assert np.allclose(inner, frame[8:12, 8:12] * 0.5 + np.array([128, 0, 0]) * 0.5, atol=1)
     assert (out[5, 5:15] == [128, 0, 0]).all()  # outline in the object's palette colour
+
+
+def test_max_sequences_profiles_a_prefix(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "one.json"
+    assert main(["profile-data", "--davis-root", str(tiny), "--out", str(out), "--baselines", "",
+                 "--max-sequences", "1"]) == 0
+    profile = json.loads(out.read_text())
+    assert profile["sequences"] == 1 and profile["frames"] == 6 and profile["baselines"] == {}
+    assert main(["profile-data", "--davis-root", str(tiny), "--max-sequences", "0"]) == 2

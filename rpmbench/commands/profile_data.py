@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
     parser.add_argument("--baselines", default="copy-first,copy-previous,optical-flow,pixels",
                         help="comma-separated baselines to score ('' for none)")
+    parser.add_argument("--max-sequences", type=int, default=None,
+                        help="profile only the split's first N sequences (default: all)")
     parser.add_argument("--contact-sheet", type=Path, default=None,
                         help="also write a PNG of the split's first 8 sequences (7 frames each) with mask overlays")
 
@@ -48,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = [name for name in names if name not in BASELINES]
     if unknown:
         raise ConfigError(f"--baselines: unknown {unknown}; choose from {BASELINES}")
+    if args.max_sequences is not None and args.max_sequences < 1:
+        raise ConfigError(f"--max-sequences must be >= 1, got {args.max_sequences}")
     if args.davis_root is not None:
         root = args.davis_root
     else:
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         args.contact_sheet.parent.mkdir(parents=True, exist_ok=True)
         contact_sheet(root, args.contact_sheet, args.split, sequences=8, columns=7)
         print(f"wrote {args.contact_sheet}")
-    profile = profile_dataset(root, args.split, names)
+    profile = profile_dataset(root, args.split, names, max_sequences=args.max_sequences)
     print(format_profile(profile))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from rpmbench.data.davis import VOID_ID, DavisDataset
+from rpmbench.errors import ConfigError
 
 PROFILE_BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow", "pixels")
 REFERENCE_HEIGHT = 480
@@ -101,9 +102,15 @@ def baseline_scores(dataset: DavisDataset, names: Sequence[str], progress: bool 
 
 
 def profile_dataset(davis_root: str | os.PathLike[str], split: str = "val",
-                    baselines: Sequence[str] = PROFILE_BASELINES, progress: bool = True) -> Profile:
-    """Measure the difficulty profile of ``split`` of the DAVIS-layout set at ``davis_root``."""
+                    baselines: Sequence[str] = PROFILE_BASELINES, progress: bool = True,
+                    max_sequences: int | None = None) -> Profile:
+    """Measure the difficulty profile of ``split`` of the DAVIS-layout set at ``davis_root``
+    (only its first ``max_sequences`` sequences when given)."""
     dataset = DavisDataset(davis_root, split)
+    if max_sequences is not None:
+        if max_sequences < 1:
+            raise ConfigError(f"max_sequences must be >= 1, got {max_sequences}")
+        dataset.sequences = dataset.sequences[:max_sequences]
     inside, every, ratios, steps = [], [], [], []
     absent = pairs = frames = objects = 0
     frame_size = (0, 0)
