@@ -23,7 +23,8 @@ BUSY = dataclasses.replace(deform.DEFAULT, objects=(2, 3), twin=1.0, decoys=1.0,
                            deformation=0.12, swing=1.2, limbs=4)
 
 
-def _support_reference(figure: Figure, pose: Pose, t: float, height: int, width: int) -> tuple[Tensor, Tensor]:
+def _support_reference(figure: Figure, pose: Pose, t: float, height: int, width: int
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Independent float64 torch computation of a figure's support over the whole frame, and a
     mask of pixels too close (1e-6) to a rounding boundary to judge.
 
@@ -66,9 +67,6 @@ def _support_reference(figure: Figure, pose: Pose, t: float, height: int, width:
     return support, ambiguous
 
 
-Tensor = torch.Tensor
-
-
 @pytest.mark.parametrize("seed", [3, 11])
 def test_masks_are_the_warped_supports(seed: int) -> None:
     """Every frame's id map equals the independently warped supports composed in drawing order
@@ -103,10 +101,10 @@ def test_deformation_and_articulation_change_the_support() -> None:
     assert (limbs_later != with_field).sum() > 5  # same pose, later time: limbs and field moved
 
 
-def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_seed_same_bytes_any_workers_other_seed_differs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(deform.SIZES, "tiny", TINY)
-    runs = [deform.make_dataset(tmp_path / name, seed=seed, size="tiny", progress=False)
-            for name, seed in (("a", 7), ("b", 7), ("c", 8))]
+    runs = [deform.make_dataset(tmp_path / name, seed=seed, size="tiny", progress=False, workers=workers)
+            for name, seed, workers in (("a", 7, 1), ("b", 7, 2), ("c", 8, 1))]
 
     def contents(root: Path) -> dict[str, bytes]:
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

