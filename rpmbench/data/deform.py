@@ -271,7 +271,7 @@ def _draw(frame: np.ndarray, mask: np.ndarray, actor: Actor, t: float, camera: C
     before = actor.motion.pose(t - 0.5, camera.shake_at(t - 0.5)).centre
     after = actor.motion.pose(t + 0.5, camera.shake_at(t + 0.5)).centre
     kernel = _blur_kernel(knobs.exposure * (after[0] - before[0]), knobs.exposure * (after[1] - before[1]))
-    if kernel is not None and abs(after[0] - before[0]) + abs(after[1] - before[1]) < size.height:  # no blur on a reflection jump
+    if kernel is not None:
         rgb = cv2.filter2D(rgb * alpha[..., None], -1, kernel, borderType=cv2.BORDER_CONSTANT)
         alpha = cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT)
     else:

@@ -167,15 +167,17 @@ def _write_sequence(root: Path, name: str, frames: np.ndarray, masks: np.ndarray
         write_palette_png(root / "Annotations" / "480p" / name / f"{t:05d}.png", mask)
 
 
-def _render_and_write(task: tuple[Path, str, list[int], Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]]) -> None:
+Render = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+def _render_and_write(task: tuple[Path, str, list[int], Render]) -> None:
     root, name, seed, render = task
     frames, masks = render(np.random.default_rng(seed))
     _write_sequence(root, name, frames, masks)
 
 
 def write_generated(out: str | os.PathLike[str], seed: int, spec: DatasetSize,
-                    render: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]],
-                    metadata: dict, progress: bool = True, workers: int = 1) -> Path:
+                    render: Render, metadata: dict, progress: bool = True, workers: int = 1) -> Path:
     """Write a generated set in the DAVIS-2017 layout to ``out`` (replacing it atomically).
 
     Sequence ``i`` of split ``s`` (0 train, 1 val) is ``render(np.random.default_rng([seed, s, i]))``,
