@@ -85,7 +85,7 @@ def beats_copy_previous(table: pd.DataFrame) -> pd.Series:
     return cells["J&F"] > reference
 
 
-def plot_table2(table: pd.DataFrame) -> Figure:
+def plot_table2(table: pd.DataFrame, title: str | None = None) -> Figure:
     """Per block (paper, then beyond the paper) a row of panels, one per backbone: each matching
     row's measured J&F (error bar: seed std where there are several seeds; solid when above
     copy-previous, hatched otherwise) next to the paper's, and the baselines as horizontal lines."""
@@ -129,5 +129,7 @@ def plot_table2(table: pd.DataFrame) -> Figure:
     handles += [plt.Line2D([], [], label=name, **BASELINE_STYLES.get(name, dict(color="grey", linestyle=":")))
                 for name in references]
     figure.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=7, frameon=False)
+    if title:
+        figure.suptitle(title, fontsize=9)
     figure.tight_layout(rect=(0, 0.08 if len(handles) > 4 else 0.05, 1, 1))
     return figure
