@@ -172,6 +172,7 @@ def _draw_sequence(axes: np.ndarray, panel: SequencePanel) -> None:
         axes[0, col].imshow(overlay)
         top, bottom, left, right = window
         axes[0, col].add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, ec="white", lw=0.8))
+        _outline(axes[0, col], current)
         axes[0, col].scatter([tx], [ty], s=20, c=TARGET_COLOUR, **POINT_STYLE)
         axes[0, col].set_title(f"{panel.name}: frames {t - 1} + {t}", fontsize=8)
         axes[1, col].imshow(np.concatenate([rgb[len(columns) + col], rgb[col]], axis=1))
@@ -211,8 +212,10 @@ def plot_figure2(panels: Sequence[SequencePanel]) -> Figure:
         raise ConfigError("plot_figure2 needs at least one sequence panel")
     width = max(len(panel.columns) for panel in panels)
     aspect = panels[0].frames.shape[1] / panels[0].frames.shape[2]
-    figure, axes = plt.subplots(4 * len(panels), width, squeeze=False,
-                                figsize=(3.0 * width, 4 * len(panels) * (3.0 * aspect + 0.35)))
+    ratios = [1.0, 0.5, 1.0, 1.0] * len(panels)  # row 2 holds two embeddings side by side
+    row_height = 3.0 * aspect + 0.3
+    figure, axes = plt.subplots(4 * len(panels), width, squeeze=False, gridspec_kw=dict(height_ratios=ratios),
+                                figsize=(3.0 * width, row_height * sum(ratios)))
     for index, panel in enumerate(panels):
         _draw_sequence(axes[4 * index:4 * index + 4], panel)
     for ax in axes.flat:
@@ -222,6 +225,34 @@ def plot_figure2(panels: Sequence[SequencePanel]) -> Figure:
             ax.set_axis_off()
     figure.tight_layout()
     return figure
+
+
+@dataclass
+class TrainedModel:
+    """A checkpoint's model (eval mode, CPU) and what the figures say about it."""
+
+    model: torch.nn.Module
+    colour_space: str
+    backbone: str
+    matching: str
+    layers: int
+    step: int
+    seed: int
+
+
+def load_model(checkpoint: str | Path) -> TrainedModel:
+    """The model of a training checkpoint, read from its model config only, so checkpoints written by
+    newer training code (extra training fields) load too."""
+    from rpmbench.models import build_rpmnet
+    from rpmbench.training.checkpoint import read_checkpoint
+
+    state = read_checkpoint(checkpoint)
+    config = state["config"]
+    model = build_rpmnet(**config["model"])
+    model.load_state_dict(state["model"])
+    return TrainedModel(model.eval(), config.get("colour_space", "lab"), config["model"]["backbone"],
+                        config["model"]["matching"], config["model"]["layers"], int(state["step"]),
+                        int(config.get("seed", 0)))
 
 
 def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, sequence: str,
@@ -244,8 +275,7 @@ def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, 
 def main(argv: Sequence[str] | None = None) -> None:
     """Draw Figure 2 from a trained checkpoint (see the module docstring for the command)."""
     from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.training import load_checkpoint_model
-    from rpmbench.training.checkpoint import read_checkpoint
+    from rpmbench.data.davis import DavisDataset
 
     parser = argparse.ArgumentParser(prog="python -m rpmbench.figures.figure2", description=main.__doc__)
     parser.add_argument("--checkpoint", required=True, help="checkpoint.pt of a trained run")
@@ -256,17 +286,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dpi", type=int, default=80)
     args = parser.parse_args(argv)
     torch.use_deterministic_algorithms(True)
-    model, trained = load_checkpoint_model(args.checkpoint)
-    step = int(read_checkpoint(args.checkpoint)["step"])
+    trained = load_model(args.checkpoint)
     root = Path(args.root) if args.root else ensure_builtin_dataset(progress=False)
-    from rpmbench.data.davis import DavisDataset
-
     sequences = args.sequences or DavisDataset(root, "val").sequences[:3]
-    panels = [sequence_panel(model, trained.colour_space, root, name, args.columns) for name in sequences]
+    panels = [sequence_panel(trained.model, trained.colour_space, root, name, args.columns) for name in sequences]
     figure = plot_figure2(panels)
-    figure.suptitle(f"Figure 2 from checkpoint: {args.checkpoint} ({trained.model.backbone}, {trained.model.matching} matching, "
-                    f"step {step}; target pixel carried with the model's own flow)", fontsize=9)
-    figure.tight_layout(rect=(0, 0, 1, 0.995))
+    figure.suptitle(f"Figure 2 from checkpoint: {args.checkpoint} ({trained.backbone}, {trained.matching} matching, "
+                    f"step {trained.step}; target pixel carried with the model's own flow)", fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.3 / figure.get_figheight()))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.out, dpi=args.dpi)
     print(f"wrote {args.out}")

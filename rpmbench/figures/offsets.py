@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from rpmbench.errors import ConfigError
-from rpmbench.figures.figure2 import image_to_feature
+from rpmbench.figures.figure2 import load_model
 from rpmbench.ops import sampling_locations
 
 STRIDE = 4
@@ -101,17 +101,13 @@ def measure_checkpoint(checkpoint: str | Path, root: str | Path, split: str = "v
     """Rows ``{layer, measure, mean_px, p90_px, count}`` for one checkpoint over ``split`` of ``root``."""
     from rpmbench.data.davis import DavisDataset
     from rpmbench.propagation import PropagationConfig, propagate_sequence
-    from rpmbench.training import load_checkpoint_model
-    from rpmbench.training.checkpoint import read_checkpoint
-
-    model, trained = load_checkpoint_model(checkpoint)
-    step = int(read_checkpoint(checkpoint)["step"])
+    trained = load_model(checkpoint)
     dataset = DavisDataset(root, split)
     offsets: dict[int, list[Tensor]] = {}
     learned, zero = [], []
     for sequence in dataset.sequences:
         frames, annotations = dataset.read_frames(sequence), dataset.read_annotations(sequence)
-        out = propagate_sequence(model, frames, annotations[0], PropagationConfig(colour_space=trained.colour_space),
+        out = propagate_sequence(trained.model, frames, annotations[0], PropagationConfig(colour_space=trained.colour_space),
                                  return_sampling=True)
         for t, layers in enumerate(out.sampling, start=1):
             *matching, warp = layers
@@ -121,14 +117,14 @@ def measure_checkpoint(checkpoint: str | Path, root: str | Path, split: str = "v
             learned.append(errors[0])
             zero.append(errors[1])
     rows = []
-    if trained.model.matching == "deformable":
+    if trained.matching == "deformable":
         for layer, values in offsets.items():
             rows.append(_summary(f"{layer}", "offset magnitude", torch.cat(values).double().numpy()))
     rows.append(_summary("109", "distance to true correspondence", np.concatenate(learned)))
     rows.append(_summary("109", "distance to true correspondence, zero flow", np.concatenate(zero)))
     for row in rows:
-        row.update(matching=trained.model.matching, layers=trained.model.layers,
-                   backbone=trained.model.backbone, steps=step, seed=trained.seed)
+        row.update(matching=trained.matching, layers=trained.layers, backbone=trained.backbone,
+                   steps=trained.step, seed=trained.seed)
     return rows
 
 
