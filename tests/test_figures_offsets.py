@@ -76,3 +76,37 @@ def test_markdown_has_one_line_per_variant_and_names_bad_checkpoints(tmp_path) -
         _named_checkpoint("no-equals-sign")
     with pytest.raises(ConfigError, match="not a file"):
         _named_checkpoint(f"x={tmp_path / 'missing.pt'}")
+
+
+def test_untrained_models_measure_zero_offsets_and_zero_flow_end_to_end(tmp_path) -> None:
+    # Freshly built matching modules have zero-initialised offsets and flow layers: every offset is 0
+    # and layer 109's error equals zero flow's, through the whole CLI (checkpoint -> CSV/MD).
+    from davis_fixtures import moving_ellipses, write_davis
+
+    from rpmbench.figures.figure2 import load_model
+    from rpmbench.figures.offsets import main
+    from rpmbench.models import build_rpmnet
+
+    masks = moving_ellipses(np.random.default_rng(1), 3, 48, 64, 2)
+    root = write_davis(tmp_path / "davis", {"seq": masks})
+    arguments = []
+    for matching in ("deformable", "standard"):
+        model_config = dict(backbone="resnet18", matching=matching, layers=3, dilation=1, dcn="v1", backend="reference")
+        torch.manual_seed(0)
+        model = build_rpmnet(**model_config)
+        path = tmp_path / f"{matching}.pt"
+        torch.save({"config": {"model": model_config, "colour_space": "lab", "seed": 4, "future_field": 1},
+                    "model": model.state_dict(), "step": 7}, path)
+        assert load_model(path).step == 7
+        arguments += ["--checkpoint", f"{matching}-l3={path}"]
+    main(arguments + ["--out", str(tmp_path / "offsets"), "--root", str(root)])
+    table = pd.read_csv(tmp_path / "offsets.csv")
+    offsets = table[table["measure"] == "offset magnitude"]
+    assert offsets["variant"].tolist() == ["deformable-l3"] * 3 and (offsets[["mean_px", "p90_px"]] == 0).all().all()
+    for _, part in table.groupby("variant"):
+        learned = part[part["measure"] == "distance to true correspondence"].iloc[0]
+        zero = part[part["measure"] == "distance to true correspondence, zero flow"].iloc[0]
+        assert learned["count"] == zero["count"] > 0
+        assert np.isclose(learned["mean_px"], zero["mean_px"]) and np.isclose(learned["p90_px"], zero["p90_px"])
+    assert set(table["steps"]) == {7} and set(table["seed"]) == {4}
+    assert (tmp_path / "offsets.md").read_text().count("\n") == 4
