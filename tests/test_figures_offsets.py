@@ -70,8 +70,8 @@ def test_markdown_has_one_line_per_variant_and_names_bad_checkpoints(tmp_path) -
     table = pd.DataFrame(rows).assign(seed=0, steps=1000)
     lines = to_markdown(table).splitlines()
     assert len(lines) == 4
-    assert lines[2] == "| deformable-l3 | 0 | 1000 | 0.50 / 1.00 | 0.50 / 1.00 | 0.50 / 1.00 | 2.00 / 4.00 | 3.00 / 5.00 |"
-    assert lines[3].startswith("| standard-l3 | 0 | 1000 | - | - | - |")
+    assert lines[2] == "| deformable-l3 | 0 | 1000 | - | 0.50 / 1.00 | 0.50 / 1.00 | 0.50 / 1.00 | 2.00 / 4.00 | 3.00 / 5.00 |"
+    assert lines[3].startswith("| standard-l3 | 0 | 1000 | - | - | - | - |")
     with pytest.raises(ConfigError, match="NAME=PATH"):
         _named_checkpoint("no-equals-sign")
     with pytest.raises(ConfigError, match="not a file"):
@@ -109,4 +109,6 @@ def test_untrained_models_measure_zero_offsets_and_zero_flow_end_to_end(tmp_path
         assert learned["count"] == zero["count"] > 0
         assert np.isclose(learned["mean_px"], zero["mean_px"]) and np.isclose(learned["p90_px"], zero["p90_px"])
     assert set(table["steps"]) == {7} and set(table["seed"]) == {4}
+    scores = table[table["measure"] == "val J&F (percent)"]["mean_px"]
+    assert len(scores) == 2 and scores.between(0, 100).all() and scores.nunique() == 1  # zero flow both
     assert (tmp_path / "offsets.md").read_text().count("\n") == 4

@@ -13,7 +13,8 @@ Per trained checkpoint, over every frame pair (t-1, t) of the val split:
   ``area_tolerance`` are skipped. The same distance for zero flow (copy-previous) is reported beside
   it: the learned flow helps where its error is the smaller.
 
-All distances are in image pixels (4 per feature pixel).
+All distances are in image pixels (4 per feature pixel). The checkpoint's val J&F (percent, the
+paper's propagation) is reported beside them.
 
 Command (the committed ``results/figures/offsets.{csv,md}``)::
 
@@ -24,6 +25,7 @@ Command (the committed ``results/figures/offsets.{csv,md}``)::
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -99,24 +101,31 @@ def correspondence_errors(warp: Tensor, previous: np.ndarray, current: np.ndarra
 def measure_checkpoint(checkpoint: str | Path, root: str | Path, split: str = "val",
                        area_tolerance: float = 0.2) -> list[dict[str, object]]:
     """Rows ``{layer, measure, mean_px, p90_px, count}`` for one checkpoint over ``split`` of ``root``."""
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.davis import DavisDataset, write_sequence_predictions
+    from rpmbench.evaluation import evaluate_results
     from rpmbench.propagation import PropagationConfig, propagate_sequence
+
     trained = load_model(checkpoint)
-    dataset = DavisDataset(root, split)
-    offsets: dict[int, list[Tensor]] = {}
-    learned, zero = [], []
-    for sequence in dataset.sequences:
-        frames, annotations = dataset.read_frames(sequence), dataset.read_annotations(sequence)
-        out = propagate_sequence(trained.model, frames, annotations[0], PropagationConfig(colour_space=trained.colour_space),
-                                 return_sampling=True)
-        for t, layers in enumerate(out.sampling, start=1):
-            *matching, warp = layers
-            for index, layer in enumerate(matching):
-                offsets.setdefault(106 + index, []).append(offset_magnitudes(layer) * STRIDE)
-            errors = correspondence_errors(warp, annotations[t - 1], annotations[t], area_tolerance)
-            learned.append(errors[0])
-            zero.append(errors[1])
-    rows = []
+    with tempfile.TemporaryDirectory() as predictions:
+        dataset = DavisDataset(root, split)
+        offsets: dict[int, list[Tensor]] = {}
+        learned, zero = [], []
+        for sequence in dataset.sequences:
+            frames, annotations = dataset.read_frames(sequence), dataset.read_annotations(sequence)
+            out = propagate_sequence(trained.model, frames, annotations[0],
+                                     PropagationConfig(colour_space=trained.colour_space), return_sampling=True)
+            write_sequence_predictions(predictions, sequence, out.masks,
+                                       [path.stem for path in dataset.frame_paths(sequence)])
+            for t, layers in enumerate(out.sampling, start=1):
+                *matching, warp = layers
+                for index, layer in enumerate(matching):
+                    offsets.setdefault(106 + index, []).append(offset_magnitudes(layer) * STRIDE)
+                errors = correspondence_errors(warp, annotations[t - 1], annotations[t], area_tolerance)
+                learned.append(errors[0])
+                zero.append(errors[1])
+        scores = evaluate_results(root, predictions, split, progress=False).global_metrics
+    rows = [{"layer": "-", "measure": "val J&F (percent)", "mean_px": 100 * float(scores["J&F-Mean"]),
+             "p90_px": float("nan"), "count": len(dataset.sequences)}]
     if trained.matching == "deformable":
         for layer, values in offsets.items():
             rows.append(_summary(f"{layer}", "offset magnitude", torch.cat(values).double().numpy()))
@@ -145,16 +154,19 @@ def offsets_table(checkpoints: dict[str, str | Path], root: str | Path, split: s
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """One line per variant: mean / p90 per deformable layer, then layer 109 vs zero flow."""
-    lines = ["| variant | seed | steps | layer 106 offset | layer 107 offset | layer 108 offset "
+    """One line per variant and seed: val J&F, mean / p90 per deformable layer, then layer 109 vs zero
+    flow (distances in image pixels)."""
+    lines = ["| variant | seed | steps | val J&F | layer 106 offset | layer 107 offset | layer 108 offset "
              "| layer 109 to true correspondence | zero flow to true correspondence |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for (variant, seed), part in table.groupby(["variant", "seed"], sort=False):
         def cell(layer: str, measure: str) -> str:
             hit = part[(part["layer"] == layer) & (part["measure"] == measure)]
             return "-" if hit.empty else f"{hit['mean_px'].iloc[0]:.2f} / {hit['p90_px'].iloc[0]:.2f}"
         offsets = [cell(str(layer), "offset magnitude") for layer in (106, 107, 108)]
-        lines.append(f"| {variant} | {seed} | {part['steps'].iloc[0]} | " + " | ".join(offsets)
+        score = part[part["measure"] == "val J&F (percent)"]["mean_px"]
+        jf = "-" if score.empty else f"{score.iloc[0]:.1f}"
+        lines.append(f"| {variant} | {seed} | {part['steps'].iloc[0]} | {jf} | " + " | ".join(offsets)
                      + f" | {cell('109', 'distance to true correspondence')}"
                      + f" | {cell('109', 'distance to true correspondence, zero flow')} |")
     return "\n".join(lines) + "\n"
