@@ -72,6 +72,8 @@ def test_markdown_has_one_line_per_variant_and_names_bad_checkpoints(tmp_path) -
     assert len(lines) == 4
     assert lines[2] == "| deformable-l3 | 0 | 1000 | - | 0.50 / 1.00 | 0.50 / 1.00 | 0.50 / 1.00 | 2.00 / 4.00 | 3.00 / 5.00 |"
     assert lines[3].startswith("| standard-l3 | 0 | 1000 | - | - | - | - |")
+    snapshot = table[table["variant"] == "deformable-l3"].assign(steps=300)  # same variant, another step
+    assert len(to_markdown(pd.concat([snapshot, table])).splitlines()) == 5
     with pytest.raises(ConfigError, match="NAME=PATH"):
         _named_checkpoint("no-equals-sign")
     with pytest.raises(ConfigError, match="not a file"):

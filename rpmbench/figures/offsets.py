@@ -142,11 +142,12 @@ def _summary(layer: str, measure: str, values: np.ndarray) -> dict[str, object]:
             "p90_px": float(np.quantile(values, 0.9)), "count": int(values.size)}
 
 
-def offsets_table(checkpoints: dict[str, str | Path], root: str | Path, split: str = "val",
+def offsets_table(checkpoints: Sequence[tuple[str, str | Path]], root: str | Path, split: str = "val",
                   area_tolerance: float = 0.2) -> pd.DataFrame:
-    """One block of rows per named checkpoint (``variant`` column = its name)."""
+    """One block of rows per ``(name, path)`` checkpoint (``variant`` column = its name; a name may
+    repeat, e.g. for several seeds or steps of one variant)."""
     frames = []
-    for name, path in checkpoints.items():
+    for name, path in checkpoints:
         rows = pd.DataFrame(measure_checkpoint(path, root, split, area_tolerance))
         rows.insert(0, "variant", name)
         frames.append(rows)
@@ -159,14 +160,14 @@ def to_markdown(table: pd.DataFrame) -> str:
     lines = ["| variant | seed | steps | val J&F | layer 106 offset | layer 107 offset | layer 108 offset "
              "| layer 109 to true correspondence | zero flow to true correspondence |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for (variant, seed), part in table.groupby(["variant", "seed"], sort=False):
+    for (variant, seed, steps), part in table.groupby(["variant", "seed", "steps"], sort=False):
         def cell(layer: str, measure: str) -> str:
             hit = part[(part["layer"] == layer) & (part["measure"] == measure)]
             return "-" if hit.empty else f"{hit['mean_px'].iloc[0]:.2f} / {hit['p90_px'].iloc[0]:.2f}"
         offsets = [cell(str(layer), "offset magnitude") for layer in (106, 107, 108)]
         score = part[part["measure"] == "val J&F (percent)"]["mean_px"]
         jf = "-" if score.empty else f"{score.iloc[0]:.1f}"
-        lines.append(f"| {variant} | {seed} | {part['steps'].iloc[0]} | {jf} | " + " | ".join(offsets)
+        lines.append(f"| {variant} | {seed} | {steps} | {jf} | " + " | ".join(offsets)
                      + f" | {cell('109', 'distance to true correspondence')}"
                      + f" | {cell('109', 'distance to true correspondence, zero flow')} |")
     return "\n".join(lines) + "\n"
@@ -194,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.use_deterministic_algorithms(True)
     root = Path(args.root) if args.root else ensure_builtin_dataset(progress=False)
-    table = offsets_table(dict(args.checkpoint), root, area_tolerance=args.area_tolerance)
+    table = offsets_table(args.checkpoint, root, area_tolerance=args.area_tolerance)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out.with_suffix(".csv"), index=False, float_format="%.4f")
