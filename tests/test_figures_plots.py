@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from rpmbench.errors import ConfigError
-from rpmbench.figures.figure2 import (ZOOM, SequencePanel, carry_target, feature_to_image, image_to_feature,
+from rpmbench.figures.figure2 import (ZOOM, SequencePanel, bilinear, carry_target, target_pixel, feature_to_image, image_to_feature,
                                       pca_rgb, plot_figure2, start_target, target_sampling_points, zoom_window)
 from rpmbench.figures.table2 import beats_copy_previous, model_cells, plot_table2, side_by_side
 
@@ -43,13 +43,30 @@ def _grid(h: int, w: int) -> torch.Tensor:
     return torch.stack(torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij"), dim=-1)
 
 
-def test_carry_target_follows_a_constant_flow_and_ignores_the_ground_truth() -> None:
-    # An object moving by (+1, +2) feature pixels per frame: layer 109 of frame t samples p - (1, 2).
+def test_carry_target_adds_up_sub_pixel_motion_and_ignores_the_ground_truth() -> None:
+    # An object moving by (+0.3, -0.45) feature pixels per frame: layer 109 of frame t samples p - motion.
     h, w = 12, 16
-    motion = torch.tensor([1.0, 2.0])
-    warps = [(_grid(h, w) - motion + 0.1 * torch.rand(h, w, 2)).view(1, 1, h, w, 2) for _ in range(4)]
-    targets = carry_target(warps, (2, 3))
-    assert targets == [(2 + t, 3 + 2 * t) for t in range(5)]
+    motion = torch.tensor([0.3, -0.45])
+    warps = [(_grid(h, w) - motion).view(1, 1, h, w, 2) for _ in range(10)]
+    targets = carry_target(warps, (2.0, 9.0))
+    expected = [np.array([2.0, 9.0]) + t * motion.numpy() for t in range(11)]
+    assert np.allclose(np.stack(targets), np.stack(expected), atol=1e-6)
+    assert target_pixel(targets[9]) == (5, 5)  # (4.7, 4.95)
+
+
+def test_carry_target_inverts_a_smooth_non_uniform_flow() -> None:
+    # flow(q) = a * q (a zoom about the origin): q + a q = previous  =>  q = previous / (1 + a).
+    h, w, a = 20, 20, 0.05
+    grid = _grid(h, w)
+    warps = [(grid * (1 + a)).view(1, 1, h, w, 2)]
+    start = np.random.default_rng(0).uniform(2, 15, 2)
+    assert np.allclose(carry_target(warps, tuple(start), iterations=30)[1], start / (1 + a), atol=1e-6)
+
+
+def test_bilinear_matches_a_linear_field_and_clamps() -> None:
+    field = np.stack(np.mgrid[:4, :5], axis=-1).astype(float) @ np.array([[2.0, 0.0], [0.0, -1.0]])
+    assert np.allclose(bilinear(field, np.array([1.25, 2.5])), [2.5, -2.5])
+    assert np.allclose(bilinear(field, np.array([-3.0, 9.0])), field[0, 4])
 
 
 def test_start_target_sits_inside_a_ring_whose_centroid_is_outside() -> None:

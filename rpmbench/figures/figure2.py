@@ -5,8 +5,8 @@ Coordinates: the matching module works on the H/4 feature grid, whose pixel ``i`
 pixels ``4i .. 4i+3`` with its centre at ``4i + 1.5``; :func:`feature_to_image` converts.
 
 The target follows the object with the model's own flow: layer 109 of frame t samples frame t-1 at
-``p + flow_t(p)``, so the target in frame t is the feature pixel whose layer-109 point lands
-nearest the target in frame t-1 (:func:`carry_target`). No ground truth is used for it; the
+``q + flow_t(q)``, so the target in frame t is the point whose layer-109 point lands on the target
+in frame t-1 (:func:`carry_target`, sub-pixel; the nearest feature pixel is drawn). No ground truth is used for it; the
 ground-truth outline of the object is drawn for reference only.
 
 Command (the committed ``results/figures/figure2.png``)::
@@ -91,8 +91,24 @@ def start_target(mask: np.ndarray, object_id: int) -> tuple[int, int]:
     return int(best[0]), int(best[1])
 
 
-def carry_target(warps: Sequence[Tensor], start: tuple[int, int]) -> list[tuple[int, int]]:
-    """The target feature pixel in every frame, carried with the model's own flow.
+def bilinear(field: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """``field (h, w, C)`` sampled at the (y, x) ``point`` (clamped to the grid), bilinearly."""
+    h, w = field.shape[:2]
+    y, x = min(max(point[0], 0.0), h - 1.0), min(max(point[1], 0.0), w - 1.0)
+    y0, x0 = min(int(y), h - 2) if h > 1 else 0, min(int(x), w - 2) if w > 1 else 0
+    fy, fx = y - y0, x - x0
+    y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+    return ((1 - fy) * ((1 - fx) * field[y0, x0] + fx * field[y0, x1])
+            + fy * ((1 - fx) * field[y1, x0] + fx * field[y1, x1]))
+
+
+def carry_target(warps: Sequence[Tensor], start: tuple[float, float], iterations: int = 5) -> list[np.ndarray]:
+    """The target's (sub-pixel) feature-grid position in every frame, carried with the model's own flow.
+
+    Layer 109 of frame t samples frame t-1 at ``q + flow_t(q)``, so the target in frame t is the
+    point ``q`` with ``q + flow_t(q) = target_{t-1}``, found by the fixed-point iteration
+    ``q <- target_{t-1} - flow_t(q)`` (flow read bilinearly; positions kept inside the grid). Kept
+    continuous, so motions below a feature pixel per frame add up instead of rounding away.
 
     Args:
         warps: per frame t >= 1, layer 109's sampling locations ``(1, 1, h, w, 2)`` (each pixel of
@@ -100,17 +116,24 @@ def carry_target(warps: Sequence[Tensor], start: tuple[int, int]) -> list[tuple[
         start: the target ``(y, x)`` in frame 0.
 
     Returns:
-        ``T`` targets: ``start``, then for each t the feature pixel of frame t whose layer-109 point
-        is nearest the previous target (ties: the first in row-major order).
+        ``T`` positions ``(2,)`` (y, x): ``start``, then one per later frame.
     """
-    targets = [start]
+    targets = [np.asarray(start, dtype=float)]
     for warp in warps:
-        points = warp[0, 0].double()  # (h, w, 2)
-        previous = torch.tensor(targets[-1], dtype=torch.float64)
-        distance = ((points - previous) ** 2).sum(dim=-1)
-        index = int(torch.argmin(distance.flatten()))
-        targets.append(divmod(index, points.shape[1]))
+        points = warp[0, 0].double().numpy()  # (h, w, 2)
+        h, w = points.shape[:2]
+        flow = points - np.stack(np.mgrid[:h, :w], axis=-1)
+        previous = targets[-1]
+        current = previous.copy()
+        for _ in range(iterations):
+            current = previous - bilinear(flow, current)
+        targets.append(np.clip(current, 0, [h - 1, w - 1]))
     return targets
+
+
+def target_pixel(position: np.ndarray) -> tuple[int, int]:
+    """The feature pixel nearest a (sub-pixel) target position: the pixel whose sampling is drawn."""
+    return int(np.rint(position[0])), int(np.rint(position[1]))
 
 
 @dataclass
@@ -123,7 +146,8 @@ class SequencePanel:
         features: per frame, the ``(32, h, w)`` embedding.
         sampling: per t >= 1 (index t-1), per matching layer 106..109, ``(1, k*k, h, w, 2)``
             (y, x) locations on the feature grid.
-        targets: per frame, the target feature pixel ``(y, x)`` (see :func:`carry_target`).
+        targets: per frame, the target's feature-grid position ``(y, x)`` (see :func:`carry_target`);
+            the figure draws the nearest feature pixel and its sampling locations.
         columns: the frame indices t shown (each >= 1).
         annotations: ``(T, H, W)`` ground-truth ids, drawn as the outline of ``object_id`` for reference.
         object_id: the tracked object.
@@ -133,7 +157,7 @@ class SequencePanel:
     frames: np.ndarray
     features: Sequence[Tensor]
     sampling: Sequence[Sequence[Tensor]]
-    targets: Sequence[tuple[int, int]]
+    targets: Sequence[np.ndarray | tuple[float, float]]
     columns: Sequence[int]
     annotations: np.ndarray
     object_id: int = 1
@@ -164,7 +188,7 @@ def _draw_sequence(axes: np.ndarray, panel: SequencePanel) -> None:
     columns = list(panel.columns)
     rgb = pca_rgb([panel.features[t] for t in columns] + [panel.features[t - 1] for t in columns])
     for col, t in enumerate(columns):
-        target = panel.targets[t]
+        target = target_pixel(np.asarray(panel.targets[t], dtype=float))
         ty, tx = feature_to_image(np.array(target, dtype=float))
         current, previous = panel.annotations[t] == panel.object_id, panel.annotations[t - 1] == panel.object_id
         overlay = (0.5 * panel.frames[t - 1].astype(float) + 0.5 * panel.frames[t].astype(float)) / 255
