@@ -131,6 +131,6 @@ def run(args: argparse.Namespace) -> int:
                        lock=run_lock)  # one run per folder (rpmbench/runlock.py)
     print()
     print(outcome.markdown)
-    print(f"run-grid: {outcome.ran} job(s) run, {outcome.skipped} skipped, "
+    print(f"run-grid: {outcome.ran} result(s) computed, {outcome.skipped} already done, "
           f"{outcome.seconds / 60:.1f} min; wrote {outcome.run_dir}/table2.md and table2.csv")
     return 0
