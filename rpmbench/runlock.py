@@ -46,7 +46,8 @@ def run_lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
 
     Raises :class:`RunLockedError` at once if another live process holds it. A lock file left by
     a process that no longer runs is taken over (with a notice on stderr). Released, and its file
-    removed, when the block exits, also on an exception or Ctrl-C.
+    removed, when the block exits, also on an exception or Ctrl-C; so are ``work/`` and the
+    folders made for the lock if they are left empty (a run refused by a config check leaves none).
 
     Examples::
 
@@ -54,15 +55,26 @@ def run_lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
             ...  # the only writer of results/quick
     """
     path = Path(run_dir) / "work" / LOCK_NAME
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(path)
+    try:
+        fd = _acquire(path)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)  # while still locked: nobody can lock this file meanwhile
         os.close(fd)  # releases the flock
+        _remove_empty([path.parent, *created])
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; keep the others."""
+    for folder in folders:
         with contextlib.suppress(OSError):
-            path.parent.rmdir()  # work/ only if the run left nothing else in it
+            folder.rmdir()
 
 
 def _acquire(path: Path) -> int:

@@ -109,8 +109,9 @@ def test_lock_is_released_on_an_exception_and_reentry_is_refused(tmp_path: Path)
         with run_lock(tmp_path):
             1 / 0
     assert not (tmp_path / "work").exists()
-    with run_lock(tmp_path):  # free again
+    with run_lock(tmp_path / "new" / "run"):  # free again; folders made for the lock are removed
         pass
+    assert not any(tmp_path.iterdir())
 
 
 def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path: Path) -> None:
