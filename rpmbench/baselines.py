@@ -18,6 +18,10 @@ One has no flow and no network (beyond the paper; issue 12):
   area-averaged to H/4: memory frame 0 + the last 7 propagated frames, ``-||f_t - f_m||^2 / 0.01``,
   radius 12 feature pixels, top-10. It asks whether a learned embedding carries anything colour
   does not, under the memory protocol of RPM-Net's peers.
+
+Like RPM-Net's propagation, every baseline honours ``PropagationConfig.scale`` (the H/4 grid is
+that of the frame resized by it; predictions are written at the frame size); the flow baselines
+also honour ``mode`` and, for ``optical-flow``, ``warp_resolution``.
 """
 
 from __future__ import annotations
@@ -37,10 +41,9 @@ from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_prediction
 from rpmbench.errors import ConfigError
 from rpmbench.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
 from rpmbench.models.matching import FlowWarp
-from rpmbench.propagation import (WARP_RESOLUTIONS, PropagationStats, feature_size, first_soft_mask,
-                                  masks_from_soft, propagate_with_flows)
-
-BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow", "pixels")
+from rpmbench.propagation import (WARP_RESOLUTIONS, PropagationConfig, PropagationStats, feature_size,
+                                  first_soft_mask, masks_from_soft, propagate_with_flows)
+from rpmbench.registry import BASELINES
 
 
 def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
@@ -59,27 +62,32 @@ def dis_flow(target: np.ndarray, reference: np.ndarray, size: tuple[int, int]) -
 
 
 def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
-                   warp_resolution: str = "feature") -> np.ndarray:
+                   config: PropagationConfig | None = None) -> np.ndarray:
     """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence.
 
-    ``warp_resolution="frame"`` (optical-flow only; beyond the paper) keeps DIS flow at the frame
-    size and warps a frame-size soft mask instead of working at H/4.
+    ``config`` gives the scale, the mode and, for optical-flow, ``warp_resolution="frame"``
+    (beyond the paper): DIS flow kept at the frame size, a frame-size soft mask warped there.
     """
+    config = config or PropagationConfig()
+    warp_resolution = config.warp_resolution
     if warp_resolution not in WARP_RESOLUTIONS:
         raise ConfigError(f"warp_resolution must be one of {WARP_RESOLUTIONS}, got {warp_resolution!r}")
     if warp_resolution == "frame" and name != "optical-flow":
         raise ConfigError(f"warp_resolution=frame applies to the optical-flow baseline only, not {name!r}")
     height, width = first_mask.shape
-    size = (height, width) if warp_resolution == "frame" else feature_size(height, width)
+    size = (height, width) if warp_resolution == "frame" else feature_size(height, width, config.scale)
     if name == "copy-first":
         first = np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)
         return np.repeat(first[None], len(frames), axis=0)
     if name == "copy-previous":
         zero = torch.zeros(1, 2, *size)
-        return propagate_with_flows(first_mask, (_warp_by(zero) for _ in frames[1:]), size)
+        return propagate_with_flows(first_mask, (_warp_by(zero) for _ in frames[1:]), size, config.mode)
     if name == "optical-flow":
+        if config.scale != 1:  # the frames the flow sees are the ones a network would see
+            scaled = (round(width * config.scale), round(height * config.scale))
+            frames = np.stack([cv2.resize(frame, scaled, interpolation=cv2.INTER_AREA) for frame in frames])
         steps = (_warp_by(dis_flow(frames[t], frames[t - 1], size)) for t in range(1, len(frames)))
-        return propagate_with_flows(first_mask, steps, size)
+        return propagate_with_flows(first_mask, steps, size, config.mode)
     if name == "pixels":
         softs = propagate_with_memory(first_soft_mask(first_mask, size), pixel_features(frames, size),
                                       MEMORY_PRESETS["pixels"])
@@ -88,20 +96,21 @@ def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
 
 
 def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
-                 results_dir: str | os.PathLike[str], progress: bool = True,
-                 warp_resolution: str = "feature") -> PropagationStats:
+                 results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
+                 progress: bool = True) -> PropagationStats:
     """Write baseline ``name``'s predictions for ``split`` in the official results layout."""
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose one of {BASELINES}")
-    if (warp_resolution == "frame" and name != "optical-flow") or warp_resolution not in WARP_RESOLUTIONS:
-        raise ConfigError(f"warp_resolution={warp_resolution!r}: choose one of {WARP_RESOLUTIONS} "
-                          "('frame' for the optical-flow baseline only)")
+    config = config or PropagationConfig()
+    if config.warp_resolution == "frame" and name != "optical-flow":
+        raise ConfigError(f"warp_resolution={config.warp_resolution!r}: 'frame' applies to the optical-flow "
+                          "baseline only")
     dataset = DavisDataset(davis_root, split)
     frames_done, seconds = 0, 0.0
     for sequence in tqdm(dataset.sequences, desc=name, unit="seq", disable=not progress):
         frames = dataset.read_frames(sequence)
         start = time.perf_counter()
-        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence), warp_resolution)
+        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence), config)
         seconds += time.perf_counter() - start
         frames_done += len(frames) - 1
         write_sequence_predictions(results_dir, sequence, masks,

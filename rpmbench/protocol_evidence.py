@@ -63,7 +63,8 @@ def protocol_evidence(checkpoints: list[Path], seeds: list[int], work_dir: Path,
 
     rows = []
     for row_name, baseline, resolution in BASELINE_ROWS:
-        stats = run_baseline(baseline, root, split, work_dir / row_name, progress, resolution)
+        stats = run_baseline(baseline, root, split, work_dir / row_name,
+                             PropagationConfig(warp_resolution=resolution), progress)
         rows.append({"method": row_name, "seed": None, "frames_per_s": stats.fps,
                      **score(work_dir / row_name)})
     for checkpoint, seed in zip(checkpoints, seeds):

@@ -46,7 +46,7 @@ def test_optical_flow_at_frame_resolution_moves_a_textured_square_by_its_motion(
     for t in range(3):
         frames[t, 16:32, 10 + 3 * t:26 + 3 * t] = texture
         gt[t, 16:32, 10 + 3 * t:26 + 3 * t] = 1
-    masks = baseline_masks("optical-flow", frames, gt[0], warp_resolution="frame")
+    masks = baseline_masks("optical-flow", frames, gt[0], PropagationConfig(warp_resolution="frame"))
     assert all(np.count_nonzero(masks[t] != gt[t]) < 40 for t in (1, 2))
     with pytest.raises(ConfigError, match="optical-flow baseline only"):
-        baseline_masks("pixels", frames, gt[0], warp_resolution="frame")
+        baseline_masks("pixels", frames, gt[0], PropagationConfig(warp_resolution="frame"))

@@ -22,7 +22,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", required=True, choices=["copy-first", "copy-previous", "optical-flow", "pixels"])
+    from rpmbench.registry import BASELINES
+
+    parser.add_argument("--name", required=True, choices=BASELINES)
     parser.add_argument("--davis-root", type=Path, default=None,
                         help="DAVIS-2017-layout root (default: the built-in data set)")
     parser.add_argument("--split", default="val", help="split file in ImageSets/2017 (default: val)")
@@ -37,10 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rpmbench.baselines import run_baseline
+    from rpmbench.propagation import PropagationConfig
     from rpmbench.data.builtin import ensure_builtin_dataset
 
     root = args.davis_root or ensure_builtin_dataset()
-    stats = run_baseline(args.name, root, args.split, args.out, warp_resolution=args.warp_resolution)
+    stats = run_baseline(args.name, root, args.split, args.out,
+                         PropagationConfig(warp_resolution=args.warp_resolution))
     print(f"{args.name}: {stats.frames} frames at {stats.fps:.1f} frames/s into {args.out}")
     if args.evaluate:
         from rpmbench.evaluation import evaluate_results

@@ -28,12 +28,13 @@ examples:
   python -m rpmbench infer --checkpoint runs/r18/checkpoint.pt --out runs/r18/val --evaluate
   python -m rpmbench infer --checkpoint C --out R --protocol memory --context 20 --topk 10 --temperature 0.05
   python -m rpmbench infer --checkpoint C --out R --protocol fusion --fusion-weight 0.5 --overlay R-overlays
-  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --device cuda --precision bfloat16
+  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --out R --device cuda --precision bfloat16
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from rpmbench.memory import AFFINITIES, MemoryConfig
+    from rpmbench.registry import PROTOCOLS
 
     parser.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint.pt written by train")
     parser.add_argument("--davis-root", type=Path, default=None,
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-frames", type=int, default=8,
                         help="frames of a sequence embedded per forward pass (default: 8; more on a GPU)")
     protocol = parser.add_argument_group("protocol (memory and fusion are beyond the paper)")
-    protocol.add_argument("--protocol", default="flow", choices=["flow", "memory", "fusion"],
+    protocol.add_argument("--protocol", default="flow", choices=list(PROTOCOLS),
                           help="how masks reach the next frame (default: flow, the paper's)")
     defaults = MemoryConfig()
     protocol.add_argument("--context", type=int, default=defaults.context,
