@@ -60,6 +60,19 @@ def test_readout_matches_dense_float64_reference(affinity: str, radius: int, top
     assert torch.allclose(got32.double(), expected, atol=1e-4)
 
 
+def test_readout_in_chunks_of_one_tile_matches_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tile chunking (bounded memory at 480p) changes nothing: one 8x8 tile per chunk here."""
+    import rpmbench.memory
+
+    monkeypatch.setattr(rpmbench.memory, "_SCORE_BUDGET", 1)
+    generator = torch.Generator().manual_seed(7)
+    query, keys = torch.randn(3, 17, 19, generator=generator), torch.randn(2, 3, 17, 19, generator=generator)
+    values = torch.rand(2, 2, 17, 19, generator=generator)
+    config = MemoryConfig(topk=6, radius=4, temperature=0.5, affinity="l2")
+    got = memory_readout(query.double(), keys.double(), values.double(), config)
+    assert torch.allclose(got, dense_readout(query, keys, values, config), atol=1e-10)
+
+
 def test_readout_hand_computed_1d_case() -> None:
     """One row of 3 pixels, one channel, one memory frame, radius 1, top-2, l2, temperature 1.
 
