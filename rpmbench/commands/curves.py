@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                             progress=not args.no_progress)
     stats = table[table["method"].isin(args.variants)].groupby(["method", "step"], sort=False)["J&F-Mean"]
     for (method, step), values in stats:
-        print(f"{method:>16} step {step:>5}: J&F {values.mean():.3f} +- {values.std():.3f} (n={len(values)})")
+        spread = values.std() if len(values) > 1 else 0.0
+        print(f"{method:>16} step {step:>5}: J&F {values.mean():.3f} +- {spread:.3f} (n={len(values)})")
     print(f"wrote {args.out} and its .json/.png")
     return 0

@@ -120,7 +120,8 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
             atomic_write_json(cache, metrics)
         rows.append({"method": name, "seed": None, "step": None, **json.loads(cache.read_text())})
     table = pd.DataFrame(rows)
-    first = ["method", "seed", "step", "train_seconds", "J&F-Mean"]  # cached points come back key-sorted
+    # cached points come back key-sorted: fix the column order
+    first = ["method", "seed", "step", "train_seconds", "J&F-Mean", "J-Mean", "F-Mean"]
     table = table[first + sorted(column for column in table if column not in first)]
     for column in ("seed", "step"):
         table[column] = table[column].astype("Int64")
