@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -23,12 +24,15 @@ from rpmbench.errors import RpmbenchError
 # Subcommand name -> module implementing it, in the order a new user meets them.
 COMMANDS: dict[str, str] = {
     "make-data": "rpmbench.commands.make_data",
+    "profile-data": "rpmbench.commands.profile_data",
     "describe": "rpmbench.commands.describe",
     "train": "rpmbench.commands.train",
+    "curves": "rpmbench.commands.curves",
     "infer": "rpmbench.commands.infer",
     "baseline": "rpmbench.commands.baseline",
     "evaluate": "rpmbench.commands.evaluate",
     "run-grid": "rpmbench.commands.run_grid",
+    "protocols-evidence": "rpmbench.commands.protocols_evidence",
     "bench": "rpmbench.commands.bench",
 }
 
@@ -73,13 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Parse ``argv`` and run the chosen subcommand; returns the exit status (130 on Ctrl-C)."""
     try:
+        args = build_parser().parse_args(argv)
         return int(args._run(args) or 0)
     except RpmbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        pass  # reported below, once the traceback's frames (and the progress bars they held) are gone
+    # Every command keeps its finished work (atomic files, checkpoints): say so, no traceback.
+    command = shlex.join(["python", "-m", "rpmbench", *(sys.argv[1:] if argv is None else argv)])
+    print(f"\ninterrupted; rerun the same command to resume: {command}", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

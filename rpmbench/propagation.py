@@ -1,12 +1,24 @@
 """Semi-supervised mask propagation through DAVIS sequences (Table 2's inference protocol).
 
 For every sequence the first frame's ground truth (K objects; void counted as background)
-becomes a (K+1)-channel one-hot map, area-averaged to the feature resolution H/4. For each next
-frame t the matching module predicts the flow between the embeddings of frames t and t-1 (each
-frame is embedded once) and layer 109 warps the t-1 **soft** mask to frame t. Probability mass
-that left the image is given to the background, so each pixel's channels sum to 1. The soft
-mask is bilinearly upsampled to the frame size and its argmax written as a palette PNG; frame 0
-is the ground truth itself. ``mode="hard"`` instead re-one-hots the argmax at H/4 after every
+becomes a (K+1)-channel one-hot map, area-averaged to the feature resolution H/4. Each frame is
+embedded once. ``PropagationConfig.protocol`` says how the mask reaches frame t:
+
+- ``flow`` (default, **the paper's protocol**): the matching module predicts the flow between the
+  embeddings of frames t and t-1 and layer 109 warps the t-1 **soft** mask to frame t. Probability
+  mass that left the image is given to the background, so each pixel's channels sum to 1.
+  ``warp_resolution="frame"`` (beyond the paper) upsamples the flow to the frame size (x4, values
+  scaled alike) and warps a frame-size soft mask instead.
+- ``memory`` (beyond the paper; the protocol of CRW / DINO / MAST): the target's embedding is
+  matched against frame 0 and the last ``context`` propagated frames within a window
+  (:mod:`rpmbench.memory`).
+- ``fusion`` (beyond the paper): ``fusion_weight`` x memory read-out + (1 - ``fusion_weight``) x
+  the layer-109-warped t-1 mask. This is *one interpretation of the paper's online update*
+  (the paper's "online updating module" is not described anywhere we can read), not the
+  paper's method.
+
+The soft mask is bilinearly upsampled to the frame size and its argmax written as a palette PNG;
+frame 0 is the ground truth itself. ``mode="hard"`` instead re-one-hots the argmax after every
 step (no blur accumulates, but sub-pixel evidence is lost).
 """
 
@@ -26,8 +38,13 @@ from tqdm import tqdm
 
 from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_predictions
 from rpmbench.errors import ConfigError
+from rpmbench.memory import MemoryConfig, propagate_with_memory
 from rpmbench.models import RPMNet
 from rpmbench.training.colour import to_network_input
+
+
+PROTOCOLS: tuple[str, ...] = ("flow", "memory", "fusion")
+WARP_RESOLUTIONS: tuple[str, ...] = ("feature", "frame")
 
 
 @dataclass
@@ -41,6 +58,13 @@ class PropagationConfig:
         mode: ``soft`` (propagate probabilities) or ``hard`` (re-one-hot every step).
         scale: frames are resized by this factor before embedding (1 = native resolution).
         batch_frames: frames embedded per forward pass.
+        protocol: ``flow`` (the paper's t-1 warp), ``memory`` or ``fusion`` (both beyond the paper;
+            see the module docstring).
+        context, topk, radius, temperature, affinity: memory propagation
+            (:class:`rpmbench.memory.MemoryConfig`; defaults follow DINO's protocol).
+        fusion_weight: weight of the memory read-out in ``fusion`` (the warp gets ``1 - w``).
+        warp_resolution: ``feature`` (H/4, the paper's layer 109) or ``frame`` (flow upsampled to
+            the frame size, the mask warped there; ``flow`` protocol only; beyond the paper).
     """
 
     device: str = "cpu"
@@ -49,6 +73,18 @@ class PropagationConfig:
     mode: str = "soft"
     scale: float = 1.0
     batch_frames: int = 8
+    protocol: str = "flow"
+    context: int = MemoryConfig.context
+    topk: int = MemoryConfig.topk
+    radius: int = MemoryConfig.radius
+    temperature: float = MemoryConfig.temperature
+    affinity: str = MemoryConfig.affinity
+    fusion_weight: float = 0.5
+    warp_resolution: str = "feature"
+
+    def memory(self) -> MemoryConfig:
+        """The memory-propagation parameters of this config."""
+        return MemoryConfig(self.context, self.topk, self.radius, self.temperature, self.affinity)
 
     def validate(self) -> None:
         if self.precision not in ("float32", "bfloat16"):
@@ -59,6 +95,17 @@ class PropagationConfig:
             raise ConfigError(f"propagation scale must be in (0, 4], got {self.scale}")
         if self.batch_frames < 1:
             raise ConfigError(f"propagation batch_frames must be >= 1, got {self.batch_frames}")
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"propagation protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        self.memory().validate()
+        if not 0 <= self.fusion_weight <= 1:
+            raise ConfigError(f"propagation fusion_weight must be in [0, 1], got {self.fusion_weight}")
+        if self.warp_resolution not in WARP_RESOLUTIONS:
+            raise ConfigError(f"propagation warp_resolution must be one of {WARP_RESOLUTIONS}, "
+                              f"got {self.warp_resolution!r}")
+        if self.warp_resolution == "frame" and self.protocol != "flow":
+            raise ConfigError("propagation warp_resolution=frame applies to protocol=flow only; "
+                              f"got protocol={self.protocol!r}")
 
 
 @dataclass
@@ -110,23 +157,45 @@ def to_full_resolution(soft: Tensor, height: int, width: int) -> np.ndarray:
     return full[0].argmax(dim=0).to(torch.uint8).cpu().numpy()
 
 
+def first_soft_mask(first_mask: np.ndarray, size: tuple[int, int]) -> Tensor:
+    """``(H, W)`` ids -> ``(1, K+1, h, w)`` one-hot area-averaged to ``size`` (void as background)."""
+    return F.interpolate(one_hot_first_mask(first_mask)[0], size=size, mode="area")
+
+
+def masks_from_soft(first_mask: np.ndarray, softs: Iterable[Tensor]) -> np.ndarray:
+    """Frame 0's ids (void -> 0) followed by the argmax of each soft mask ``(1, K+1, h, w)`` at the
+    frame size: ``(T, H, W)`` uint8."""
+    height, width = first_mask.shape
+    masks = [np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)]
+    masks += [to_full_resolution(soft, height, width) for soft in softs]
+    return np.stack(masks)
+
+
 def propagate_with_flows(first_mask: np.ndarray, steps: Iterable[Callable[[Tensor], Tensor]],
                          feature_size: tuple[int, int], mode: str = "soft") -> np.ndarray:
     """Propagate the first mask with one warp function per later frame (shared by all methods).
 
-    Each ``step(soft (1, K+1, h, w)) -> warped (1, K+1, h, w)`` moves the previous soft mask.
+    Each ``step(soft (1, K+1, h, w)) -> warped (1, K+1, h, w)`` moves the previous soft mask;
+    ``feature_size`` is ``(h, w)`` (the frame size itself for full-resolution warping).
     Returns ``(T, H, W)`` uint8 ids.
     """
-    height, width = first_mask.shape
-    one_hot, _ = one_hot_first_mask(first_mask)
-    soft = F.interpolate(one_hot, size=feature_size, mode="area")
-    masks = [np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)]
-    for warp in steps:
-        soft = renormalise(warp(soft))
-        if mode == "hard":
-            soft = harden(soft)
-        masks.append(to_full_resolution(soft, height, width))
-    return np.stack(masks)
+    def softs() -> Iterable[Tensor]:
+        soft = first_soft_mask(first_mask, feature_size)
+        for warp in steps:
+            soft = renormalise(warp(soft))
+            if mode == "hard":
+                soft = harden(soft)
+            yield soft
+
+    return masks_from_soft(first_mask, softs())
+
+
+def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
+    """Flow ``(1, 2, h, w)`` in feature pixels -> ``(1, 2, H, W)`` in pixels of ``size``
+    (bilinear, each component scaled by the size ratio along its axis: x4 at H/4)."""
+    ratio = torch.tensor([size[0] / flow.shape[-2], size[1] / flow.shape[-1]], dtype=flow.dtype)
+    full = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+    return full * ratio.to(flow.device).view(1, 2, 1, 1)
 
 
 def _embed_all(model: RPMNet, frames: Tensor, config: PropagationConfig) -> Tensor:
@@ -145,28 +214,43 @@ def _embed_all(model: RPMNet, frames: Tensor, config: PropagationConfig) -> Tens
 def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray,
                        config: PropagationConfig | None = None,
                        return_sampling: bool = False) -> PropagationOutput:
-    """Propagate ``first_mask (H, W)`` through ``frames (T, H, W, 3)`` uint8 RGB with RPM-Net."""
+    """Propagate ``first_mask (H, W)`` through ``frames (T, H, W, 3)`` uint8 RGB with RPM-Net
+    under ``config.protocol``."""
     config = config or PropagationConfig()
     config.validate()
+    if return_sampling and config.protocol != "flow":
+        raise ConfigError("return_sampling needs protocol=flow (memory propagation has no flow)")
     height, width = first_mask.shape
     inputs = to_network_input(torch.from_numpy(frames).permute(0, 3, 1, 2), config.colour_space)
     if config.scale != 1:
         size = (round(height * config.scale), round(width * config.scale))
         inputs = F.interpolate(inputs, size=size, mode="bilinear", align_corners=False)
     features = _embed_all(model, inputs, config)
+    size = tuple(features.shape[-2:])
     sampling: list[list[Tensor]] = []
 
-    def make_step(t: int) -> Callable[[Tensor], Tensor]:
-        def step(soft: Tensor) -> Tensor:
-            out = model.match(features[t:t + 1], features[t - 1:t], soft.to(features.device),
-                              return_sampling=return_sampling)
-            if return_sampling:
-                sampling.append([s.cpu() for s in out.sampling])
-            return out.warped.float().cpu()
-        return step
+    def flow_step(t: int, soft: Tensor) -> Tensor:
+        """Layer 109 moves ``soft`` from frame t-1 to frame t (at the feature or frame size)."""
+        if config.warp_resolution == "frame":
+            pair = torch.cat([features[t:t + 1], features[t - 1:t]], dim=1)
+            flow = upsample_flow(model.matching.predict_flow(pair)[0].float(), (height, width))
+            return model.matching.warp(soft.to(flow.device), flow).cpu()
+        out = model.match(features[t:t + 1], features[t - 1:t], soft.to(features.device),
+                          return_sampling=return_sampling)
+        if return_sampling:
+            sampling.append([s.cpu() for s in out.sampling])
+        return out.warped.float().cpu()
 
-    masks = propagate_with_flows(first_mask, (make_step(t) for t in range(1, len(frames))),
-                                 tuple(features.shape[-2:]), config.mode)
+    if config.protocol == "flow":
+        warp_size = (height, width) if config.warp_resolution == "frame" else size
+        steps = (lambda soft, t=t: flow_step(t, soft) for t in range(1, len(frames)))
+        masks = propagate_with_flows(first_mask, steps, warp_size, config.mode)
+    else:
+        softs = propagate_with_memory(
+            first_soft_mask(first_mask, size), features.cpu(), config.memory(),
+            flow_step if config.protocol == "fusion" else None, config.fusion_weight,
+            hard=config.mode == "hard")
+        masks = masks_from_soft(first_mask, softs)
     if not return_sampling:
         return PropagationOutput(masks)
     return PropagationOutput(masks, sampling, [f.cpu() for f in features])
@@ -175,7 +259,8 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
 def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: str,
                       results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
                       progress: bool = True) -> PropagationStats:
-    """Propagate every sequence of ``split`` and write ``<results_dir>/<seq>/<frame>.png``."""
+    """Propagate every sequence of ``split`` under ``config.protocol`` and write
+    ``<results_dir>/<seq>/<frame>.png``."""
     config = config or PropagationConfig()
     config.validate()
     model = model.to(config.device).eval()
@@ -198,5 +283,5 @@ def feature_size(height: int, width: int, scale: float = 1.0) -> tuple[int, int]
     return math.ceil(round(height * scale) / 4), math.ceil(round(width * scale) / 4)
 
 
-__all__ = ["PropagationConfig", "PropagationOutput", "PropagationStats", "propagate_dataset",
+__all__ = ["PROTOCOLS", "PropagationConfig", "PropagationOutput", "PropagationStats", "propagate_dataset",
            "propagate_sequence", "propagate_with_flows"]

@@ -59,3 +59,15 @@ def write_predictions(results: Path, sequences: dict[str, np.ndarray]) -> Path:
         for t, mask in enumerate(masks):
             write_palette_png(results / name / f"{t:05d}.png", mask)
     return results
+
+
+def write_binary_davis(root: Path, sequences: dict[str, np.ndarray], grey: bool) -> Path:
+    """A DAVIS-2016-style layout: ``{name: (T, H, W) bool}`` masks stored as 0/255, in grey (``L``)
+    PNGs if ``grey``, else in palette PNGs (the form several public DAVIS-2016 copies ship)."""
+    write_davis(root, {name: masks.astype(np.uint8) * 255 for name, masks in sequences.items()})
+    if grey:
+        for name, masks in sequences.items():
+            for t, mask in enumerate(masks):
+                path = root / "Annotations" / "480p" / name / f"{t:05d}.png"
+                Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(path)
+    return root

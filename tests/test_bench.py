@@ -1,4 +1,5 @@
-"""Benchmark helpers: the matmul peak's FLOP count and the MFU that `bench train` derives from it."""
+"""Benchmark helpers: the matmul peak's FLOP count, the MFU that `bench train` derives from it, and
+`bench evaluate-startup`'s record."""
 
 from __future__ import annotations
 
@@ -36,3 +37,12 @@ def test_bench_train_reports_mfu_against_the_given_peak(tmp_path: Path, capsys: 
     with pytest.raises(SystemExit):
         main(["bench", "train", "--peak-tflops", "fast"])
     assert "expected 'measure' or a positive TFLOP/s value" in capsys.readouterr().err
+
+
+def test_bench_evaluate_startup_records_a_torch_free_run(tmp_path: Path) -> None:
+    assert main(["bench", "evaluate-startup", "--repeats", "1", "--output-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "evaluate-startup-cpu.json").read_text())
+    profile = result["profiles"]["this_checkout"]
+    assert profile["status"] == 0 and "pandas" in profile["imported"] and "torch" not in profile["imported"]
+    assert result["seconds"]["this_checkout"]["median_s"] > result["seconds"]["python_bare"]["median_s"] > 0
+    assert result["meets_target"] == (result["seconds"]["this_checkout"]["median_s"] < 0.5)

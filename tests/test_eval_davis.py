@@ -117,8 +117,11 @@ def test_prediction_id_above_k_is_an_error() -> None:
     gt = np.zeros((3, 4, 4), np.uint8)
     gt[:, :2, :2] = 1
     pred = np.full((1, 4, 4), 2, np.uint8)
-    with pytest.raises(DataError, match="predicted object id 2 .* only 1 objects"):
+    with pytest.raises(DataError, match=r"predicted object id 2 .* has only 1 object\.$"):
         score_sequence("seq", gt, pred, ["00001"])
+    gt[:, 3, 3] = 2
+    with pytest.raises(DataError, match=r"predicted object id 3 .* has only 2 objects\.$"):
+        score_sequence("seq", gt, pred + 1, ["00001"])
 
 
 # ---------------------------------------------------------------- independent slow reference

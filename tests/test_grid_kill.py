@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ARGS = ["--preset", "smoke", "--set", "rows=[standard-l1]",
-        "--set", "backbones=[resnet18]", "--set", "baselines=[copy-previous]", "--no-progress"]
+        "--set", "backbones=[resnet18]", "--set", "baselines=[copy-previous]", "--set", "beyond=[]", "--no-progress"]
 
 
 def _cli(results: Path) -> list[str]:

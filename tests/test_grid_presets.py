@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from rpmbench import registry
 from rpmbench.errors import ConfigError
 from rpmbench.grid.plan import plan_grid
 from rpmbench.grid.presets import PRESETS, load_grid_config, preset_path
@@ -14,9 +15,11 @@ def test_presets_ship_with_the_package_and_plan_the_full_grid(name: str) -> None
     assert preset_path(name).is_file()
     grid = load_grid_config(name)
     assert grid.name == name
-    jobs = plan_grid(grid)
-    assert len(jobs) == 28 + 3
-    assert len({job.stem for job in jobs}) == len(jobs)
+    specs = plan_grid(grid)
+    assert len(specs) == 4 * (7 + len(grid.beyond)) + len(grid.baselines)
+    paper = [s for s in specs if s.train is not None and registry.is_paper(s.method.split("-", 1)[1])]
+    assert len(paper) == 28
+    assert len({spec.stem for spec in specs}) == len(specs)
 
 
 def test_paper_preset_is_a_gpu_davis_run() -> None:
@@ -38,10 +41,10 @@ def test_config_file_then_set_then_seeds(tmp_path: Path) -> None:
     extra.write_text("train:\n  steps: 7\n  model: {dcn: v2}\npropagation: {mode: hard}\n")
     grid = load_grid_config("smoke", [extra], {"train.steps": 9, "seeds": 2})
     assert (grid.train.steps, grid.train.model.dcn, grid.propagation.mode, grid.seeds) == (9, "v2", "hard", 2)
-    jobs = plan_grid(grid, only=["resnet18-deformable-l3"])
-    assert [job.seed for job in jobs] == [0, 1]
-    assert jobs[0].config["train"]["model"]["backbone"] == "resnet18"
-    assert jobs[0].config["train"]["steps"] == 9
+    specs = plan_grid(grid, only=["resnet18-deformable-l3"])
+    assert [spec.seed for spec in specs] == [0, 1]
+    assert specs[0].train.model.backbone == "resnet18"
+    assert specs[0].train.steps == 9
 
 
 def test_hash_changes_with_settings_only() -> None:
@@ -58,18 +61,44 @@ def test_hash_changes_with_settings_only() -> None:
     assert stem(**{"train.tensorboard": True, "train.num_workers": 2, "train.checkpoint_every": 5}) == base
 
 
+def test_paths_are_not_hashed() -> None:
+    """Issue 15: train.data_roots and data.davis_root entered the hash (moving DAVIS recomputed all)."""
+    def stems(**overrides: object) -> list[str]:
+        grid = load_grid_config("paper", overrides={"backbones": ["resnet18"], **overrides})
+        return [spec.stem for spec in plan_grid(grid)]
+
+    base = stems()
+    assert stems(**{"data.davis_root": "/mnt/other-disk/DAVIS"}) == base
+    assert stems(**{"train.data_roots": ["/elsewhere/youtube-vos/train", "/more/video.mp4"]}) == base
+    assert stems(**{"data.split": "train"}) != base
+
+
+def test_a_spec_refuses_paths_and_execution_settings() -> None:
+    import dataclasses
+
+    spec = plan_grid(load_grid_config("smoke"), only=["resnet18-standard-l1"])[0]
+    for change in ({"data_roots": ["/data"]}, {"num_workers": 4}, {"tensorboard": True}):
+        with pytest.raises(ConfigError, match="does not belong in a cell spec"):
+            dataclasses.replace(spec, train=dataclasses.replace(spec.train, **change))
+
+
 def test_table_header_states_the_settings_as_run() -> None:
     from rpmbench.grid.runner import run_settings
 
     quick = run_settings(load_grid_config("quick"))
-    assert quick.startswith("16 steps x 4 crops of 64x64") and quick.endswith("at 0.5x resolution")
+    assert quick.startswith("16 steps x 4 crops of 64x64") and quick.endswith("at 0.5x resolution on cpu")
     changed = run_settings(load_grid_config("quick", overrides={"train.steps": 1000, "propagation.scale": 1.0}))
-    assert changed.startswith("1000 steps") and changed.endswith("at 1x resolution")
+    assert changed.startswith("1000 steps") and changed.endswith("at 1x resolution on cpu")
 
 
-def test_propagation_follows_the_training_colour_space() -> None:
-    grid = load_grid_config("smoke", overrides={"train.colour_space": "rgb"})
-    assert plan_grid(grid)[0].config["propagation"]["colour_space"] == "rgb"
+def test_propagation_colour_space_is_never_silently_overwritten() -> None:
+    """Issue 15: propagation.colour_space could be set but was replaced by the training one."""
+    with pytest.raises(ConfigError, match="propagation.colour_space='rgb' but the cells are trained in"):
+        load_grid_config("smoke", overrides={"propagation.colour_space": "rgb"})
+    follows = load_grid_config("smoke", overrides={"train.colour_space": "rgb"})
+    assert plan_grid(follows)[0].propagation.colour_space is None  # the checkpoint's, at run time
+    both = load_grid_config("smoke", overrides={"train.colour_space": "rgb", "propagation.colour_space": "rgb"})
+    assert plan_grid(both)[0].propagation.colour_space == "rgb"
 
 
 @pytest.mark.parametrize("overrides, message", [

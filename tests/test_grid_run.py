@@ -20,7 +20,7 @@ from rpmbench.grid.runner import run_grid
 
 # Two learned cells (two matching types, the smallest backbone) and one baseline.
 SMOKE = {"rows": ["deformable-l3", "standard-l1"], "backbones": ["resnet18"],
-         "baselines": ["copy-previous"]}
+         "baselines": ["copy-previous"], "beyond": []}
 
 
 def _grid(**overrides: object):
@@ -110,9 +110,9 @@ def test_checkpoint_requeues_the_same_job() -> None:
 
 @pytest.mark.parametrize("overrides, error, message", [
     ({"backbones": ["resnet18", "resnet152"]}, ConfigError, "unknown backbone 'resnet152'"),
-    ({"rows": ["dilated-d0-l3"]}, ConfigError, "dilation"),
-    ({"rows": ["dilated-d1-l3"]}, ConfigError, "dilation >= 2"),
-    ({"rows": ["standard-l0"]}, ConfigError, "layers"),
+    ({"rows": ["dilated-d0-l3"]}, ConfigError, "unknown matching variant"),
+    ({"train.model.dcn": "v3"}, ConfigError, "unknown dcn"),
+    ({"rows": ["standard-l0"]}, ConfigError, "unknown matching variant"),
     ({"data.source": "davis", "data.davis_root": "/nonexistent/DAVIS"}, DataError, "/nonexistent"),
     ({"data.source": "davis"}, ConfigError, "davis_root"),
     ({"train.stepz": 3}, ConfigError, "unknown setting 'train.stepz'"),
@@ -139,5 +139,8 @@ def test_dry_run_lists_jobs(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert main(["run-grid", "--preset", "smoke", "--results-dir", str(tmp_path), "--dry-run",
                  "--seeds", "2"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("pending")]
-    assert len(lines) == 28 * 2 + 3
+    from rpmbench import registry
+
+    cells = len(registry.TABLE2_ROWS) + len(registry.BEYOND_DEFAULT)
+    assert len(lines) == cells * 4 * 2 + len(registry.BASELINES)
     assert not any(tmp_path.iterdir())

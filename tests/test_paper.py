@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from rpmbench.paper import paper_table2
+from rpmbench.registry import BACKBONES
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_0bfe0ac91ff4674d.txt"
-BACKBONES = ["resnet18", "resnet34", "resnet50", "resnet101"]
 
 
 def _seed_rows() -> list[tuple[str, int, int, int, list[float]]]:

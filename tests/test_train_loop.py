@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -65,6 +64,27 @@ def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch:
         assert torch.equal(tensor, b["model"][name]), name
     log = [json.loads(line) for line in (tmp_path / "split" / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2, 3, 4]
+
+
+def test_kept_snapshots_are_exact_states_of_the_run(root: Path, tmp_path: Path) -> None:
+    """keep_checkpoints_at changes no weight, and resuming from a kept snapshot ends where the run ended."""
+    plain = train(tiny_config(root, steps=4), tmp_path / "plain", progress=False)
+    kept = train(tiny_config(root, steps=4, keep_checkpoints_at=[1, 3]), tmp_path / "kept", progress=False)
+    final = torch.load(kept.checkpoint, weights_only=False)
+    for name, tensor in torch.load(plain.checkpoint, weights_only=False)["model"].items():
+        assert torch.equal(tensor, final["model"][name]), name
+    snapshots = {step: torch.load(loop_module.kept_checkpoint_path(tmp_path / "kept", step), weights_only=False)
+                 for step in (1, 3)}
+    assert [s["step"] for s in snapshots.values()] == [1, 3]
+    assert not torch.equal(snapshots[1]["model"]["matching.convs.2.weight"], final["model"]["matching.convs.2.weight"])
+    (tmp_path / "again").mkdir()
+    torch.save(snapshots[3], tmp_path / "again" / "checkpoint.pt")
+    resumed = train(tiny_config(root, steps=4, keep_checkpoints_at=[1, 3]), tmp_path / "again", resume=True,
+                    progress=False)
+    for name, tensor in torch.load(resumed.checkpoint, weights_only=False)["model"].items():
+        assert torch.equal(tensor, final["model"][name]), name
+    with pytest.raises(ConfigError, match="keep_checkpoints_at"):
+        train(tiny_config(root, steps=4, keep_checkpoints_at=[5]), tmp_path / "bad", progress=False)
 
 
 def test_tensorboard_log_matches_jsonl_after_a_resume(root: Path, tmp_path: Path,
@@ -141,23 +161,6 @@ def test_bad_configs_fail_before_work(root: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown backbone"):
         train(tiny_config(root, model=RPMNetConfig("vgg")), tmp_path / "y", progress=False)
     assert not (tmp_path / "x").exists()
-
-
-def test_learning_evidence_summarises_seeds_beside_baselines(root: Path, tmp_path: Path) -> None:
-    from rpmbench.training.evidence import learning_evidence
-
-    output = tmp_path / "results" / "evidence.json"
-    summary = learning_evidence(tiny_config(root, steps=2), [0, 1], tmp_path / "work", output,
-                                progress=False, root=root)
-    table = pd.read_csv(output.with_suffix(".csv"))
-    assert table["method"].tolist() == ["copy-first", "copy-previous", "optical-flow", "rpmnet", "rpmnet"]
-    learned = table[table["method"] == "rpmnet"]
-    assert learned["seed"].tolist() == [0, 1] and (learned["train_seconds"] > 0).all()
-    copy_previous = evaluate_results(root, tmp_path / "work" / "copy-previous", progress=False)
-    assert summary["copy_previous_jf"] == copy_previous.global_metrics["J&F-Mean"]
-    assert summary["rpmnet_jf_mean"] == pytest.approx(learned["J&F-Mean"].mean(), abs=1e-4)
-    assert summary["margin_over_copy_previous"] == pytest.approx(summary["rpmnet_jf_mean"] - summary["copy_previous_jf"])
-    assert summary["beats_copy_previous_every_seed"] == bool((learned["J&F-Mean"] > summary["copy_previous_jf"]).all())
 
 
 def test_end_to_end_train_infer_score(root: Path, tmp_path: Path) -> None:

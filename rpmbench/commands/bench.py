@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "measure speed (deform conv, scoring, training, inference) into results/benchmarks/"
+HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up) into results/benchmarks/"
 DESCRIPTION = """\
 Time one part of the pipeline with warm-up and the median of repeats, side by side with a peer
 where one exists, and write a JSON file (device, library versions, timings, ratios) under
@@ -14,8 +14,9 @@ results/benchmarks/. Timings are never asserted in tests; they are recorded here
 examples:
   python -m rpmbench bench deform                 # each deform-conv backend, forward+backward
   python -m rpmbench bench scoring --workers 2    # rpmbench J/F vs vos-benchmark, same inputs
-  python -m rpmbench bench train --backbone resnet18
-  python -m rpmbench bench infer --backbone resnet101 --device cuda
+  python -m rpmbench bench train --backbones resnet18
+  python -m rpmbench bench infer --backbones resnet101 --device cuda
+  python -m rpmbench bench evaluate-startup       # evaluate's start-up: no torch import
 """
 
 # Benchmark name -> module with HELP, DESCRIPTION, add_arguments(parser) and run(args).
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "scoring": "rpmbench.bench.scoring",
     "train": "rpmbench.bench.train",
     "infer": "rpmbench.bench.infer",
+    "evaluate-startup": "rpmbench.bench.startup",
 }
 
 

@@ -19,27 +19,30 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rpmbench.models.rpmnet import BACKBONES, DCN_VERSIONS, MATCHING_TYPES
+    # Every command's parser is built at each start, so no torch here (`evaluate` must not import
+    # it): the names come from the torch-free registry.
+    from rpmbench.registry import BACKBONES, VARIANTS
 
     parser.add_argument("--backbone", default="resnet101", choices=BACKBONES)
-    parser.add_argument("--matching", default="deformable", choices=MATCHING_TYPES)
+    parser.add_argument("--matching", default="deformable",
+                        choices=tuple(dict.fromkeys(v.matching for v in VARIANTS.values())))
     parser.add_argument("--layers", type=int, default=3, help="flow layers before layer 109 (1, 3 or 5)")
     parser.add_argument("--dilation", type=int, default=1, help="dilation of 'dilated' matching (3, 6, 9)")
-    parser.add_argument("--dcn", default="v1", choices=DCN_VERSIONS, help="deformable conv version")
+    parser.add_argument("--dcn", default="v1", choices=("v1", "v2"), help="deformable conv version")
     parser.add_argument("--format", default="md", choices=["md", "csv"], help="output format")
     parser.add_argument("--input-size", type=int, nargs=2, default=(256, 256), metavar=("H", "W"),
                         help="dummy input size, multiples of 64 (default: 256 256)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.models import RPMNetConfig, build_rpmnet
+    from rpmbench.models import RPMNet, RPMNetConfig
     from rpmbench.models.describe import describe_model, parameter_summary
     from rpmbench.paper import PAPER_HEADLINE
 
     config = RPMNetConfig(args.backbone, args.matching, args.layers, args.dilation, args.dcn,
                           backend="reference")
     config.validate()
-    model = build_rpmnet(**vars(config))
+    model = RPMNet(config)
     table = describe_model(model, tuple(args.input_size))
     if args.format == "csv":
         print(table.to_csv(index=False), end="")

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
+
+from rpmbench import registry
 
 HELP = "train, propagate and score Table 2's 28 cells (+ baselines) and render the table"
-DESCRIPTION = """\
-Run Table 2's grid: matching module {deformable l3; standard l1, l3, l5; dilated l3 at dilation
-3, 6, 9} x embedding {FCN-ResNet18, 34, 50, 101}, plus the copy-first, copy-previous and
-optical-flow baselines. Each cell is trained, propagates the val set and is scored; its result is
-one JSON under results/<run>/cells/ named <cell>-s<seed>-<config hash>.json. A rerun skips cells
-whose result exists for the same config hash and resumes interrupted cells from their last
-checkpoint. The run ends by writing results/<run>/table2.csv and table2.md and printing the table.
+_WHAT = textwrap.fill(
+    f"Run Table 2's grid: matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding "
+    f"{{{', '.join(registry.BACKBONES)}}}, plus the baselines ({', '.join(registry.BASELINES)}) and the "
+    f"\"beyond the paper\" entries ({', '.join(registry.BEYOND_DEFAULT)}; none in the paper preset).", 98)
+DESCRIPTION = _WHAT + """
+Each cell is trained, propagates the val set and is scored; its result is
+one JSON under results/runs/<run>/cells/ named <cell>-s<seed>-<config hash>.json. A rerun skips
+cells whose result exists for the same config hash and resumes interrupted cells from their last
+checkpoint. The run ends by writing results/runs/<run>/table2.csv and table2.md and printing the
+table, whose header compares the run's library versions with the committed reference results/<run>/
+(committed runs are references, never reused as a cache). A trained model is propagated under every
+protocol the grid lists ("beyond the paper" entries such as deformable-l3@memory) without retraining.
 
 Presets (rpmbench/presets/*.yaml): smoke (seconds per cell, for tests), quick (default: the
 whole grid on the built-in data set, ~15 min on 2 CPU cores), gpu (one GPU, the built-in data
@@ -20,7 +28,7 @@ YouTube-VOS, 256x256 crops). Any field can be changed with --config FILE.yaml or
 (dotted keys, YAML values); --dry-run prints the resolved config and the jobs.
 
 examples:
-  python -m rpmbench run-grid                                  # quick preset -> results/quick/
+  python -m rpmbench run-grid                                  # quick preset -> results/runs/quick/
   python -m rpmbench run-grid --preset smoke --only 'resnet18-*'
   python -m rpmbench run-grid --set train.steps=200 --seeds 3 --run-name quick-200
   python -m rpmbench run-grid --executor processes --workers 2
@@ -45,7 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_argument("--run-name", help="results folder name (default: the preset name)")
 
     selection = parser.add_argument_group("what to run")
-    selection.add_argument("--results-dir", default="results", help="parent of the run folder")
+    selection.add_argument("--results-dir", default="results/runs",
+                           help="parent of the run folder (default: results/runs, gitignored)")
+    selection.add_argument("--reference-dir", default="results",
+                           help="where committed reference runs live; the table compares with "
+                           "<reference-dir>/<run> (default: results)")
     selection.add_argument("--only", action="append", default=[], metavar="PATTERN",
                            help="glob on cell ids, e.g. 'resnet18-*' or '*-dilated-*' (repeatable)")
     selection.add_argument("--force", action="store_true",
@@ -89,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from rpmbench.grid.presets import config_dict, load_grid_config
     from rpmbench.grid.runner import run_grid
     from rpmbench.grid.store import RunStore
+    from rpmbench.runlock import run_lock
 
     overrides = dict(parse_assignment(text) for text in args.overrides)
     if args.seeds is not None:
@@ -109,12 +122,13 @@ def run(args: argparse.Namespace) -> int:
         executor.validate()
         store = RunStore(Path(args.results_dir) / grid.run)
         print(yaml.safe_dump(config_dict(grid), sort_keys=False).rstrip())
-        for job in plan_grid(grid, args.only):
-            status = "done" if store.result_path(job.stem).is_file() else "pending"
-            print(f"{status:8s} {store.result_path(job.stem)}")
+        for spec in plan_grid(grid, args.only):
+            status = "done" if store.result_path(spec.stem).is_file() else "pending"
+            print(f"{status:8s} {store.result_path(spec.stem)}")
         return 0
     outcome = run_grid(grid, Path(args.results_dir), executor, only=args.only, force=args.force,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, reference_dir=Path(args.reference_dir),
+                       lock=run_lock)  # one run per folder (rpmbench/runlock.py)
     print()
     print(outcome.markdown)
     print(f"run-grid: {outcome.ran} job(s) run, {outcome.skipped} skipped, "

@@ -13,7 +13,7 @@ with it, and the loss compares the result with the target. No labels are used.
 
 Data (--set data_roots=[...]): DAVIS-layout roots (frames of davis_splits), YouTube-VOS-style
 roots (<root>/JPEGImages/<video>/*.jpg), and video files. Default: the built-in data set's real
-clips and its train split. Every TrainConfig field can be set with --set key=value (dotted keys
+clips and its train split (the same default as run-grid's data section). Every TrainConfig field can be set with --set key=value (dotted keys
 for the model, e.g. model.backbone=resnet50) or a YAML file (--config). The run folder receives
 checkpoint.pt (atomic, every checkpoint_every steps), log.jsonl (one line per step) and
 config.json (resolved config + git commit). --resume continues exactly where a run stopped.
@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--evidence-seeds", type=int, nargs="+", default=None, metavar="SEED",
                         help="instead of one run: train once per seed, score on the built-in val split "
-                             "beside the baselines, write results/learning/<backbone>-<matching>.json")
+                             "beside the baselines (the grid's run_cell), write "
+                             "results/learning/<backbone>-<matching>.json")
 
 
 def load_train_config(files: list[Path], assignments: list[str]):
@@ -58,7 +59,18 @@ def load_train_config(files: list[Path], assignments: list[str]):
     return config
 
 
+def default_data_roots(config) -> list[str]:
+    """``config.data_roots``, or the grid's default training data (built-in clips + train split)."""
+    from rpmbench.grid.spec import DataChoice, resolve_paths
+
+    if config.data_roots:
+        return list(config.data_roots)
+    return list(resolve_paths(DataChoice(), None, (), config.davis_splits, Path(".")).train_roots)
+
+
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from rpmbench.training import train
 
     config = load_train_config(args.config, args.set)
@@ -70,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"RPM-Net J&F {summary['rpmnet_jf_mean']:.3f} +- {summary['rpmnet_jf_std']:.3f} over seeds "
               f"{args.evidence_seeds}; copy-previous {summary['copy_previous_jf']:.3f}; wrote {output}")
         return 0
+    config = dataclasses.replace(config, data_roots=default_data_roots(config))
     result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, final loss {result.final_loss:.4f}: "
           f"{result.checkpoint}")

@@ -1,4 +1,10 @@
-"""The built-in data set, generated on demand into a cache folder (no download needed)."""
+"""The built-in data sets, generated on demand into a cache folder (no download needed).
+
+Two generators (:data:`GENERATORS`): ``affine`` (:mod:`rpmbench.data.synthetic`, rigid photo
+sprites on affine paths; the set of the first results, kept reproducible under its cache name)
+and ``deform`` (:mod:`rpmbench.data.deform`, articulated deforming objects, camera motion, blur,
+distractors, calibrated against real DAVIS footage, issue 13).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from rpmbench.data.synthetic import FORMAT_VERSION, builtin_clip_paths, make_dataset
+from rpmbench.data import deform, synthetic
+from rpmbench.data.synthetic import FORMAT_VERSION, builtin_clip_paths
+from rpmbench.errors import DataError
 
-__all__ = ["builtin_clip_paths", "cache_dir", "ensure_builtin_dataset"]
+__all__ = ["GENERATORS", "builtin_clip_paths", "cache_dir", "ensure_builtin_dataset"]
+
+# generator name -> (make_dataset(out, seed=, size=, progress=), cache folder prefix)
+GENERATORS = {
+    "affine": (synthetic.make_dataset, ""),
+    "deform": (deform.make_dataset, f"deform{deform.VERSION}-"),
+}
 
 
 def cache_dir() -> Path:
@@ -18,14 +32,18 @@ def cache_dir() -> Path:
 
 
 def ensure_builtin_dataset(size: str = "small", seed: int = 0, cache: str | os.PathLike[str] | None = None,
-                           progress: bool = True) -> Path:
+                           progress: bool = True, generator: str = "affine") -> Path:
     """The DAVIS-layout root of the built-in data set, generating it on first use.
 
     Generation goes to a temporary folder renamed into place, so the cache never holds half a data
     set; when two processes race, the second discards its copy and uses the first one's.
+    ``generator`` picks the set (:data:`GENERATORS`).
     """
+    if generator not in GENERATORS:
+        raise DataError(f"unknown built-in generator {generator!r}; choose one of {tuple(GENERATORS)}")
+    make_dataset, prefix = GENERATORS[generator]
     folder = Path(cache) if cache else cache_dir()
-    final = folder / f"{size}-seed{seed}-v{FORMAT_VERSION}"
+    final = folder / f"{prefix}{size}-seed{seed}-v{FORMAT_VERSION}"
     if final.is_dir():
         return final
     folder.mkdir(parents=True, exist_ok=True)

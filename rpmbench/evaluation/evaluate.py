@@ -10,9 +10,9 @@ each statistic averaged over all objects with equal weight.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +60,15 @@ def score_sequence(sequence: str, gt: Sequence[np.ndarray], pred: Sequence[np.nd
     """
     first = gt[0]
     num_objects = int(first[first != VOID_ID].max(initial=0))
+    if num_objects == 0:
+        raise DataError(f"sequence '{sequence}': its first ground-truth frame holds no object, so "
+                        "it cannot be scored; remove it from the split file or fix its annotations.")
     for index, mask in enumerate(pred):
         if mask.size and int(mask.max()) > num_objects:
             where = pred_paths[index] if pred_paths else f"{sequence} frame {frame_names[index]}"
+            objects = f"{num_objects} object{'s' if num_objects > 1 else ''}"
             raise DataError(f"{where}: predicted object id {int(mask.max())} but the first "
-                            f"ground-truth frame of '{sequence}' has only {num_objects} objects.")
+                            f"ground-truth frame of '{sequence}' has only {objects}.")
     # void and ids above K never equal an object id 1..K, so they count as background
     j_scores, f_scores = label_scores(pred, gt[1:-1], num_objects)
     rows = [pd.DataFrame({"sequence": sequence, "object": obj, "frame": frame_names,
@@ -97,14 +101,27 @@ def summarise(per_frame: pd.DataFrame) -> tuple[dict[str, float], pd.DataFrame]:
     return {key: float(global_metrics[key]) for key in GLOBAL_COLUMNS}, per_object
 
 
+def table_names(split: str) -> tuple[str, str, str]:
+    """The CSVs :func:`write_tables` writes for ``split``: global, per-sequence, per-frame."""
+    return (f"global_results-{split}.csv", f"per-sequence_results-{split}.csv",
+            f"per-frame_results-{split}.csv")
+
+
+def remove_tables(output_dir: Path, split: str) -> None:
+    """Delete earlier CSVs of ``split`` before scoring, so a failed run leaves none behind that
+    could be read as its result (the official tool's stale-CSV trap)."""
+    for name in table_names(split):
+        (Path(output_dir) / name).unlink(missing_ok=True)
+
+
 def write_tables(result: EvaluationResult, output_dir: Path, split: str) -> None:
     """The official tool's two CSVs (``%.3f``) plus a full-precision per-frame CSV, atomically."""
-    tables = {
-        f"global_results-{split}.csv": (pd.DataFrame([result.global_metrics])[GLOBAL_COLUMNS], "%.3f"),
-        f"per-sequence_results-{split}.csv": (result.per_object[["Sequence", "J-Mean", "F-Mean"]], "%.3f"),
-        f"per-frame_results-{split}.csv": (result.per_frame, None),
-    }
-    for name, (table, float_format) in tables.items():
+    tables = zip(table_names(split), (
+        (pd.DataFrame([result.global_metrics])[GLOBAL_COLUMNS], "%.3f"),
+        (result.per_object[["Sequence", "J-Mean", "F-Mean"]], "%.3f"),
+        (result.per_frame, None),
+    ))
+    for name, (table, float_format) in tables:
         with atomic_path(output_dir / name) as tmp:
             table.to_csv(tmp, index=False, float_format=float_format)
 
@@ -114,22 +131,33 @@ def evaluate_results(davis_root: str | os.PathLike[str], results_dir: str | os.P
                      progress: bool = True, resolution: str = "480p") -> EvaluationResult:
     """Score ``results_dir`` (``<seq>/<frame>.png``) on ``split`` of ``davis_root``.
 
-    Always recomputes (existing CSVs are replaced, never reused) and writes the tables into
-    ``output_dir`` (default: ``results_dir``). ``workers > 1`` scores sequences in parallel.
+    Always recomputes: earlier CSVs of ``split`` in ``output_dir`` (default: ``results_dir``) are
+    deleted first, so a failure leaves none, and the new ones are written at the end.
+    ``workers > 1`` scores sequences in parallel. The progress bar is closed before an error
+    propagates, so the caller's message starts on its own line.
     """
-    dataset = DavisDataset(davis_root, split, resolution)
     results_dir = Path(results_dir)
+    output_dir = Path(output_dir) if output_dir else results_dir
+    remove_tables(output_dir, split)
+    dataset = DavisDataset(davis_root, split, resolution)
     if not results_dir.is_dir():
         raise DataError(f"{results_dir}: results folder not found.")
+    for sequence in dataset.sequences:  # refuses object-less sequences before any scoring
+        dataset.read_first_mask(sequence)
     tasks = [(dataset.root, resolution, results_dir, sequence) for sequence in dataset.sequences]
-    bar = dict(total=len(tasks), desc="scoring", unit="seq", disable=not progress)
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            frames = list(tqdm(pool.map(_score_one, tasks), **bar))
-    else:
-        frames = [_score_one(task) for task in tqdm(tasks, **bar)]
+    frames = []
+    with contextlib.ExitStack() as stack:  # on an error: the pool shuts down, then the bar closes
+        bar = stack.enter_context(tqdm(total=len(tasks), desc="scoring", unit="seq", disable=not progress))
+        scores = map(_score_one, tasks)
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor  # only here: saves start-up time
+
+            scores = stack.enter_context(ProcessPoolExecutor(workers)).map(_score_one, tasks)
+        for frame in scores:
+            frames.append(frame)
+            bar.update()
     per_frame = pd.concat(frames, ignore_index=True)
     global_metrics, per_object = summarise(per_frame)
     result = EvaluationResult(global_metrics, per_object, per_frame)
-    write_tables(result, Path(output_dir) if output_dir else results_dir, split)
+    write_tables(result, output_dir, split)
     return result

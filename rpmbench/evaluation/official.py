@@ -12,16 +12,19 @@ from pathlib import Path
 import pandas as pd
 
 from rpmbench.errors import BackendUnavailableError
-from rpmbench.evaluation.evaluate import GLOBAL_COLUMNS, EvaluationResult, write_tables
+from rpmbench.evaluation.evaluate import GLOBAL_COLUMNS, EvaluationResult, remove_tables, write_tables
 
 
 def evaluate_with_official(davis_root: str | os.PathLike[str], results_dir: str | os.PathLike[str],
                            split: str = "val", output_dir: str | os.PathLike[str] | None = None
                            ) -> EvaluationResult:
-    """Score with ``davis2017.evaluation.DAVISEvaluation`` (semi-supervised); write the same CSVs.
+    """Score with ``davis2017.evaluation.DAVISEvaluation`` (semi-supervised); write the same CSVs
+    (earlier ones deleted first, as in :func:`~rpmbench.evaluation.evaluate_results`).
 
     The official code reports no per-frame values, so ``per_frame`` is empty.
     """
+    output_dir = Path(output_dir) if output_dir else Path(results_dir)
+    remove_tables(output_dir, split)
     try:
         from davis2017.evaluation import DAVISEvaluation
     except ImportError:
@@ -40,5 +43,5 @@ def evaluate_with_official(davis_root: str | os.PathLike[str], results_dir: str 
     values = {"J&F-Mean": (means["J-Mean"] + means["F-Mean"]) / 2, **means.to_dict()}
     result = EvaluationResult({k: float(values[k]) for k in GLOBAL_COLUMNS}, per_object,
                               pd.DataFrame(columns=["sequence", "object", "frame", "J", "F"]))
-    write_tables(result, Path(output_dir) if output_dir else Path(results_dir), split)
+    write_tables(result, output_dir, split)
     return result

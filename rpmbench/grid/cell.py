@@ -1,9 +1,13 @@
-"""Run one grid job: train -> propagate val -> score -> one result JSON (or a baseline).
+"""The spine: :func:`run_cell` turns one :class:`~rpmbench.grid.spec.CellSpec` into one result.
 
-Each step keeps its state in the job's work dir, so a job killed at any moment resumes where it
-stopped: training from its last checkpoint, propagation is redone from the trained weights (its
-predictions folder only appears once complete), scoring is recomputed. The result JSON is the
-last thing written, atomically; the work dir is removed afterwards unless ``keep_work``.
+Model cells train (or resume, or reuse the finished training run of a spec that differs only in
+its propagation protocol: train once, propagate N ways), propagate the split's first-frame masks
+and score them; baselines propagate and score. ``run-grid`` (through :func:`run_job`) and
+``train --evidence-seeds`` both call it.
+
+Every step keeps its state under ``paths.scratch``, so a job killed at any moment resumes where it
+stopped: training from its last checkpoint; the predictions folder only appears once complete;
+scoring is recomputed. The result JSON is published last, atomically.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import dataclasses
 import json
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,68 +24,48 @@ from typing import Any
 import torch
 
 from rpmbench.atomic import atomic_directory, atomic_write_json
-from rpmbench.grid.plan import CellJob
+from rpmbench.grid.spec import CellSpec, Paths, Work
 from rpmbench.grid.store import RunStore
 from rpmbench.provenance import run_metadata
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
-@dataclass(frozen=True)
-class RunContext:
-    """What every job of one run shares (picklable: sent to worker processes and Slurm jobs)."""
-
-    run_dir: Path
-    davis_root: Path
-    train_roots: tuple[str, ...]
-    preset: str
-    keep_work: bool = False
-    progress: bool = True
-    threads: int | None = None  # torch threads while the job runs; None: leave as is
-
-
-def run_job(job: CellJob, context: RunContext) -> dict[str, Any]:
-    """The job's result payload, computing and publishing it unless it already exists."""
-    store = RunStore(context.run_dir)
-    existing = store.read_result(job.stem)
-    if existing is not None:
-        return existing
-    work = store.work_dir(job.stem)
+def run_cell(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
+    """Compute ``spec``'s result payload (J/F, speed, provenance, the spec itself)."""
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(context.threads or previous_threads)
+    torch.set_num_threads(work.threads or previous_threads)
     try:
-        if job.kind == "baseline":
-            payload = _run_baseline(job, context, work)
-        else:
-            payload = _run_model(job, context, work)
+        if spec.train is None:
+            return _run_baseline(spec, paths, work)
+        return _run_model(spec, paths, work)
     finally:
         torch.set_num_threads(previous_threads)
-    store.publish_json(store.result_path(job.stem), payload)
-    if not context.keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return payload
 
 
-def _run_model(job: CellJob, context: RunContext, work: Path) -> dict[str, Any]:
+def training_config(spec: CellSpec, paths: Paths, work: Work) -> Any:
+    """The TrainConfig ``train`` runs: the spec's, with this machine's data roots and execution."""
+    return dataclasses.replace(spec.train, data_roots=list(paths.train_roots), **work.train_fields())
+
+
+def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     from rpmbench.models import count_parameters
-    from rpmbench.propagation import PropagationConfig, propagate_dataset
-    from rpmbench.training import TrainConfig, load_checkpoint_model, train
+    from rpmbench.propagation import propagate_dataset
+    from rpmbench.training import load_checkpoint_model, train
 
-    config = TrainConfig.from_dict(job.config["train"])
-    # The machine's data paths are filled in here; they are not part of the config hash.
-    config = dataclasses.replace(config, data_roots=list(context.train_roots))
-    train_dir = work / "train"
-    trained = train(config, train_dir, resume=True, progress=context.progress)
-    model, _ = load_checkpoint_model(trained.checkpoint)
-    propagation = PropagationConfig(**job.config["propagation"])
-    stats = _propagate_once(
-        work, lambda out: propagate_dataset(model, context.davis_root, job.config["data"]["split"],
-                                            out, propagation, progress=context.progress))
-    scores = _score(job, context, work)
-    height, width = _frame_size(context.davis_root, job.config["data"]["split"], propagation.scale)
+    trained = train(training_config(spec, paths, work), paths.scratch / str(spec.training_stem) / "train",
+                    resume=True, progress=work.progress)
+    model, trained_config = load_checkpoint_model(trained.checkpoint)
+    propagation = spec.propagation
+    if propagation.colour_space is None:  # the model's own colour space, from its checkpoint
+        propagation = dataclasses.replace(propagation, colour_space=trained_config.colour_space)
+    stats = _propagate_once(paths.scratch / spec.stem, lambda out: propagate_dataset(
+        model, paths.davis_root, spec.data.split, out, propagation, progress=work.progress))
+    scores = _score(spec, paths)
+    height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale)
     return {
-        **_common(job, context, scores, stats, config.device),
-        **_model_fields(job),
+        **_common(spec, scores, stats),
+        **{key: getattr(spec.train.model, key) for key in ("backbone", "matching", "layers", "dilation")},
         "parameters": count_parameters(model),
         "flops_per_frame": flops_per_frame(model, height, width),
         "flops_size": [height, width],
@@ -90,16 +75,15 @@ def _run_model(job: CellJob, context: RunContext, work: Path) -> dict[str, Any]:
     }
 
 
-def _run_baseline(job: CellJob, context: RunContext, work: Path) -> dict[str, Any]:
+def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     from rpmbench.baselines import run_baseline
 
-    stats = _propagate_once(
-        work, lambda out: run_baseline(job.cell_id, context.davis_root,
-                                       job.config["data"]["split"], out, progress=context.progress))
-    return _common(job, context, _score(job, context, work), stats, "cpu")
+    stats = _propagate_once(paths.scratch / spec.stem, lambda out: run_baseline(
+        spec.method, paths.davis_root, spec.data.split, out, spec.propagation, progress=work.progress))
+    return _common(spec, _score(spec, paths), stats)
 
 
-def _propagate_once(work: Path, propagate: Any) -> dict[str, float]:
+def _propagate_once(work: Path, propagate: Callable[[Path], Any]) -> dict[str, float]:
     """Predictions under ``work/predictions`` (complete or absent) and their speed stats."""
     predictions = work / "predictions"
     stats_file = predictions / "propagation.json"
@@ -111,41 +95,44 @@ def _propagate_once(work: Path, propagate: Any) -> dict[str, float]:
     return json.loads(stats_file.read_text())
 
 
-def _score(job: CellJob, context: RunContext, work: Path) -> Any:
+def _score(spec: CellSpec, paths: Paths) -> Any:
     from rpmbench.evaluation import evaluate_results
 
-    return evaluate_results(context.davis_root, work / "predictions", split=job.config["data"]["split"],
+    work = paths.scratch / spec.stem
+    return evaluate_results(paths.davis_root, work / "predictions", split=spec.data.split,
                             workers=1, output_dir=work / "scores", progress=False)
 
 
-def _common(job: CellJob, context: RunContext, scores: Any, stats: dict[str, float],
-            device: str) -> dict[str, Any]:
+def result_provenance(spec: CellSpec) -> dict[str, Any]:
+    """Commit, versions and the devices that made ``spec``'s numbers (training and propagation
+    can run on different ones; ``device`` names where the masks were propagated)."""
+    devices = {"propagation": spec.propagation.device}
+    if spec.train is not None:
+        devices["train"] = spec.train.device
+    return {**run_metadata(spec.propagation.device), "devices": devices,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _common(spec: CellSpec, scores: Any, stats: dict[str, float]) -> dict[str, Any]:
     """Fields shared by model cells and baselines."""
-    per_sequence = scores.per_object
     return {
         "schema": SCHEMA_VERSION,
-        "cell": job.cell_id,
-        "kind": job.kind,
-        "seed": job.seed,
-        "config_hash": job.hash,
-        "preset": context.preset,
+        "cell": spec.method,
+        "kind": spec.kind,
+        "protocol": spec.protocol,
+        "seed": spec.seed,
+        "config_hash": spec.hash,
         "metrics": {key: float(value) for key, value in scores.global_metrics.items()},
         "per_sequence": [
             {"sequence": str(line["Sequence"]), "J": round(float(line["J-Mean"]), 6),
              "F": round(float(line["F-Mean"]), 6)}
-            for _, line in per_sequence.iterrows()
+            for _, line in scores.per_object.iterrows()
         ],
         "inference_fps": stats["fps"],
         "inference_frames": stats["frames"],
-        "config": job.config,
-        "provenance": {**run_metadata(device), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                           time.gmtime())},
+        "config": spec.to_dict(),
+        "provenance": result_provenance(spec),
     }
-
-
-def _model_fields(job: CellJob) -> dict[str, Any]:
-    model = job.config["train"]["model"]
-    return {key: model[key] for key in ("backbone", "matching", "layers", "dilation")}
 
 
 def _frame_size(davis_root: Path, split: str, scale: float) -> tuple[int, int]:
@@ -178,3 +165,59 @@ def flops_per_frame(model: torch.nn.Module, height: int, width: int) -> int:
             target = model.embed(frame)
             model.match(target, features, payload)
     return int(counter.get_total_flops())
+
+
+# --- run-grid: a job is the specs that share one training run -----------------------------------
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """Specs computed together: one trained model's protocols, or one baseline (picklable)."""
+
+    specs: tuple[CellSpec, ...]
+
+    @property
+    def label(self) -> str:
+        """What a progress bar shows: the first spec's method."""
+        return self.specs[0].method
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every job of one run shares (picklable: sent to worker processes and Slurm jobs)."""
+
+    run_dir: Path
+    davis_root: Path
+    train_roots: tuple[str, ...]
+    preset: str
+    work: Work = Work()
+    keep_work: bool = False
+
+
+def run_job(job: CellJob, context: RunContext) -> list[dict[str, Any]]:
+    """The payloads of ``job``'s specs, computing and publishing those not yet published.
+
+    The shared training run and each spec's predictions are removed once all are published
+    (unless ``keep_work``).
+    """
+    store = RunStore(context.run_dir)
+    paths = Paths(context.davis_root, context.train_roots, store.work)
+    payloads = []
+    for spec in job.specs:
+        payload = store.read_result(spec.stem)
+        if payload is None:
+            payload = {**run_cell(spec, paths, context.work), "preset": context.preset}
+            store.publish_json(store.result_path(spec.stem), payload)
+        payloads.append(payload)
+    if not context.keep_work:
+        for name in {*(spec.stem for spec in job.specs), *(s.training_stem for s in job.specs if s.train)}:
+            shutil.rmtree(store.work / name, ignore_errors=True)
+    return payloads
+
+
+def group_jobs(specs: Sequence[CellSpec]) -> list[CellJob]:
+    """Specs sharing a training run in one job, in the order of their first spec."""
+    groups: dict[str, list[CellSpec]] = {}
+    for spec in specs:
+        groups.setdefault(spec.training_stem or spec.stem, []).append(spec)
+    return [CellJob(tuple(group)) for group in groups.values()]

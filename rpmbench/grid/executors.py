@@ -28,8 +28,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from rpmbench.errors import BackendUnavailableError, ConfigError
-from rpmbench.grid.cell import RunContext, run_job
-from rpmbench.grid.plan import CellJob
+from rpmbench.grid.cell import CellJob, RunContext, run_job
 
 EXECUTORS: tuple[str, ...] = ("local", "processes", "slurm")
 
@@ -67,21 +66,22 @@ class ExecutorOptions:
             raise ConfigError(f"--threads {self.threads}: use at least 1")
 
 
-OnResult = Callable[[CellJob, dict[str, Any]], None]
+Payloads = list[dict[str, Any]]
+OnResult = Callable[[CellJob, Payloads], None]
 
 
 def execute(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
-            on_result: OnResult | None = None) -> list[dict[str, Any]]:
+            on_result: OnResult | None = None) -> list[Payloads]:
     """Run ``jobs`` (in order of submission) and return their result payloads in job order."""
     options.validate()
     runner = {"local": _run_local, "processes": _run_processes, "slurm": _run_slurm}[options.name]
-    bar = tqdm(total=len(jobs), desc="grid", unit="cell", disable=not context.progress,
+    bar = tqdm(total=len(jobs), desc="grid", unit="job", disable=not context.work.progress,
                dynamic_ncols=True)
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, Payloads] = {}
 
-    def done(index: int, payload: dict[str, Any]) -> None:
+    def done(index: int, payload: Payloads) -> None:
         results[index] = payload
-        bar.set_postfix_str(jobs[index].cell_id, refresh=False)
+        bar.set_postfix_str(jobs[index].label, refresh=False)
         bar.update(1)
         if on_result is not None:
             on_result(jobs[index], payload)
@@ -94,17 +94,17 @@ def execute(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptio
 
 
 def _run_local(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
-               done: Callable[[int, dict[str, Any]], None]) -> None:
-    context = dataclasses.replace(context, threads=options.threads)
+               done: Callable[[int, Payloads], None]) -> None:
+    context = dataclasses.replace(context, work=dataclasses.replace(context.work, threads=options.threads))
     for index, job in enumerate(jobs):
         done(index, run_job(job, context))
 
 
 def _run_processes(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
-                   done: Callable[[int, dict[str, Any]], None]) -> None:
+                   done: Callable[[int, Payloads], None]) -> None:
     # Per-job bars from several processes would interleave; the grid bar is the progress display.
     threads = options.threads or max(1, (os.cpu_count() or 1) // options.workers)
-    quiet = dataclasses.replace(context, progress=False, threads=threads)
+    quiet = dataclasses.replace(context, work=dataclasses.replace(context.work, progress=False, threads=threads))
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=options.workers, mp_context=multiprocessing.get_context("spawn"),
     ) as pool:
@@ -127,7 +127,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 class CellTask(Checkpointable):
     """A picklable submitit callable running one job; requeued on preemption or timeout."""
 
-    def __call__(self, job: CellJob, context: RunContext) -> dict[str, Any]:
+    def __call__(self, job: CellJob, context: RunContext) -> Payloads:
         """Run (or resume) ``job``."""
         return run_job(job, context)
 
@@ -153,9 +153,10 @@ def _slurm_executor(options: SlurmOptions) -> Any:
 
 
 def _run_slurm(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
-               done: Callable[[int, dict[str, Any]], None]) -> None:
+               done: Callable[[int, Payloads], None]) -> None:
     executor = _slurm_executor(options.slurm)
-    quiet = dataclasses.replace(context, progress=False, threads=options.threads)
+    quiet = dataclasses.replace(context, work=dataclasses.replace(context.work, progress=False,
+                                                                  threads=options.threads))
     submitted = executor.map_array(CellTask(), list(jobs), [quiet] * len(jobs))
     if submitted:
         print(f"submitted {len(submitted)} job(s): {submitted[0].job_id.split('_')[0]} "

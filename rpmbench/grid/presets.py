@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.grid.cells import BACKBONES, BASELINES, TABLE2_ROWS
 from rpmbench.grid.overrides import apply_overrides, flatten
+from rpmbench.grid.spec import DataChoice, plain
 
 if TYPE_CHECKING:
     from rpmbench.propagation import PropagationConfig
@@ -40,7 +41,8 @@ def _default_train() -> TrainConfig:
 def _default_propagation() -> PropagationConfig:
     from rpmbench.propagation import PropagationConfig
 
-    return PropagationConfig()
+    # colour_space None: each cell propagates in its trained model's colour space (checkpoint).
+    return PropagationConfig(colour_space=None)
 
 
 @dataclass
@@ -60,12 +62,9 @@ class DataConfig:
     davis_root: str | None = None
     split: str = "val"
 
-    def describe(self) -> str:
-        """One line naming the data set, e.g. ``rpmbench built-in 'small' (seed 0), val``."""
-        if self.source == "builtin":
-            clips = "; training also on its real video clips" if self.builtin_clips else ""
-            return f"rpmbench built-in '{self.builtin_size}' (seed {self.builtin_seed}), {self.split}{clips}"
-        return f"DAVIS-2017 at {self.davis_root}, {self.split}"
+    def choice(self) -> DataChoice:
+        """The part that decides the numbers (hashed); ``davis_root`` is a machine path."""
+        return DataChoice(self.source, self.builtin_size, self.builtin_seed, self.builtin_clips, self.split)
 
 
 @dataclass
@@ -78,9 +77,10 @@ class GridConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=_default_train)
     propagation: PropagationConfig = field(default_factory=_default_propagation)
-    rows: list[str] = field(default_factory=lambda: list(TABLE2_ROWS))
-    backbones: list[str] = field(default_factory=lambda: list(BACKBONES))
-    baselines: list[str] = field(default_factory=lambda: list(BASELINES))
+    rows: list[str] = field(default_factory=lambda: list(registry.TABLE2_ROWS))
+    backbones: list[str] = field(default_factory=lambda: list(registry.BACKBONES))
+    baselines: list[str] = field(default_factory=lambda: list(registry.BASELINES))
+    beyond: list[str] = field(default_factory=lambda: list(registry.BEYOND_DEFAULT))
     seeds: int = 1
     first_seed: int = 0
     keep_work: bool = False
@@ -102,9 +102,34 @@ class GridConfig:
                               "Table 2; choose another with --run-name")
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: run at least one seed per cell")
-        unknown = sorted(set(self.baselines) - set(BASELINES))
-        if unknown:
-            raise ConfigError(f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}")
+        for name in self.baselines:
+            registry.baseline(name)
+        for name in self.rows:
+            if not registry.is_paper(name):
+                raise ConfigError(f"rows: {name!r} is not a Table 2 row ({', '.join(registry.TABLE2_ROWS)}); "
+                                  "list it under 'beyond' instead")
+        for name in self.beyond:
+            if registry.is_paper(name):
+                raise ConfigError(f"beyond: {name!r} is a Table 2 row; list it under 'rows'")
+        for name in self.backbones:
+            if name not in registry.BACKBONES:
+                raise ConfigError(f"unknown backbone {name!r} in the grid; choose from "
+                                  f"{', '.join(registry.BACKBONES)}")
+        for name, values in (("rows", self.rows), ("backbones", self.backbones),
+                             ("baselines", self.baselines), ("beyond", self.beyond)):
+            if len(set(values)) != len(values):
+                raise ConfigError(f"grid {name} {values} repeat an entry; list each once")
+        if self.propagation.protocol != registry.PAPER_PROTOCOL:
+            raise ConfigError(
+                f"propagation.protocol={self.propagation.protocol!r}: Table 2's rows use the paper's "
+                f"protocol ({registry.PAPER_PROTOCOL!r}); add other protocols per row as 'beyond the paper' "
+                "entries instead, e.g. --set 'beyond=[deformable-l3@memory]'")
+        colour = self.propagation.colour_space
+        if colour is not None and colour != self.train.colour_space:
+            raise ConfigError(
+                f"propagation.colour_space={colour!r} but the cells are trained in "
+                f"train.colour_space={self.train.colour_space!r}; a model propagates in the colour space "
+                "it was trained in: leave propagation.colour_space unset (null) or equal to it")
 
 
 def preset_path(name: str) -> Path:
@@ -145,14 +170,4 @@ def load_grid_config(
 
 def config_dict(config: Any) -> dict[str, Any]:
     """A dataclass tree as plain JSON-able data (paths as strings, tuples as lists)."""
-    return _plain(dataclasses.asdict(config))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return plain(dataclasses.asdict(config))

@@ -15,6 +15,7 @@ place, so even a SIGKILL in the middle of a write leaves no temporary file outsi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -61,8 +62,11 @@ class RunStore:
         os.replace(staged, path)
 
     def clean_staging(self) -> None:
-        """Remove files a killed writer left in the staging area (call when no writer is running)."""
+        """Remove the staging area, with any files a killed writer left there, and ``work/`` if
+        that leaves it empty (call when no writer is running: before and after a run)."""
         shutil.rmtree(self.staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.work.rmdir()  # only succeeds when empty
 
     def _staged(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,24 +1,27 @@
-"""Table 2 from the cell result JSONs: a long CSV and a Markdown table in the paper's layout.
+"""Table 2 from the result JSONs: a long CSV and a Markdown table in the paper's layout.
 
-Both outputs are pure functions of the cell JSONs (no timings), so an interrupted-and-resumed run
-renders byte-for-byte the same files as an uninterrupted one.
+Three blocks, kept apart in both files (``block`` column): the paper's rows (Table 2's matching
+variants under the paper's protocol), "beyond the paper" rows (other registry variants and
+protocols) and the baselines. Both outputs are pure functions of the result JSONs (no timings),
+so an interrupted-and-resumed run renders byte-for-byte the same files as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from rpmbench.grid.cells import Row
+from rpmbench import registry
 
-#: Long-table columns of ``table2.csv`` (J, F in percent; std is the sample std over seeds).
+#: Long-table columns of ``table2.csv`` (J, F in percent; std is the sample std over seeds;
+#: ``J_diff``/``F_diff`` only when the run scored the paper's data, DAVIS-2017 val).
 COLUMNS: tuple[str, ...] = (
-    "row", "matching", "kernel_size", "dilation", "layers", "backbone", "cell", "seeds",
-    "J", "F", "J&F", "J_std", "F_std", "paper_J", "paper_F", "J_diff", "F_diff",
+    "block", "row", "matching", "kernel_size", "dilation", "layers", "protocol", "backbone", "cell",
+    "seeds", "J", "F", "J&F", "J_std", "F_std", "J&F_std", "paper_J", "paper_F", "J_diff", "F_diff",
     "parameters", "flops_per_frame",
 )
 _BACKBONE_TITLES = {"resnet18": "FCN-ResNet18", "resnet34": "FCN-ResNet34",
@@ -27,7 +30,12 @@ _BACKBONE_TITLES = {"resnet18": "FCN-ResNet18", "resnet34": "FCN-ResNet34",
 
 @dataclass(frozen=True)
 class TableContext:
-    """What the Markdown header says about the run."""
+    """What the Markdown header says about the run.
+
+    ``paper_data``: the run scored DAVIS-2017 val (the paper's data), so measured-minus-paper
+    differences are shown; otherwise the paper's values are shown for orientation only.
+    ``notes``: further header lines (library versions, the committed reference's environment).
+    """
 
     preset: str
     description: str
@@ -37,39 +45,45 @@ class TableContext:
     rows: Sequence[str]
     backbones: Sequence[str]
     baselines: Sequence[str]
+    beyond: Sequence[str] = ()
+    paper_data: bool = False
+    notes: Sequence[str] = field(default_factory=tuple)
 
 
 def summarise(results: Sequence[Mapping[str, Any]], context: TableContext,
               paper: pd.DataFrame) -> pd.DataFrame:
     """One line per grid cell and baseline (in table order) with mean/std over the seeds found.
 
-    ``results`` are cell JSON payloads; ``paper`` is :func:`rpmbench.paper.paper_table2`. Cells with
-    no result yet keep NaN metrics and ``seeds == 0``.
+    ``results`` are result JSON payloads; ``paper`` is :func:`rpmbench.paper.paper_table2`. Cells
+    with no result yet keep NaN metrics and ``seeds == 0``.
     """
     by_cell: dict[str, list[Mapping[str, Any]]] = {}
     for result in results:
         by_cell.setdefault(result["cell"], []).append(result)
     paper_index = paper.set_index(["matching", "kernel_size", "dilation", "layers", "backbone"])
     lines = []
-    for row_name in context.rows:
-        row = Row.parse(row_name)
-        for backbone in context.backbones:
-            key = (row.matching, row.kernel_size, row.dilation, row.layers, backbone)
-            reference = paper_index.loc[key] if key in paper_index.index else None
-            line = {"row": row.name, "matching": row.matching, "kernel_size": row.kernel_size,
-                    "dilation": row.dilation, "layers": row.layers, "backbone": backbone,
-                    "cell": f"{backbone}-{row.name}"}
-            line.update(_measure(by_cell.get(line["cell"], [])))
-            line["paper_J"] = float(reference["J"]) if reference is not None else math.nan
-            line["paper_F"] = float(reference["F"]) if reference is not None else math.nan
-            lines.append(line)
+    for block, entries in (("paper", context.rows), ("beyond", context.beyond)):
+        for entry in entries:
+            variant, protocol = registry.parse_entry(entry)
+            for backbone in context.backbones:
+                key = (variant.matching, variant.kernel_size, variant.dilation, variant.layers, backbone)
+                reference = paper_index.loc[key] if block == "paper" and key in paper_index.index else None
+                line = {"block": block, "row": entry, "matching": variant.matching,
+                        "kernel_size": variant.kernel_size, "dilation": variant.dilation,
+                        "layers": variant.layers, "protocol": protocol.name, "backbone": backbone,
+                        "cell": f"{backbone}-{entry}"}
+                line.update(_measure(by_cell.get(line["cell"], [])))
+                line["paper_J"] = float(reference["J"]) if reference is not None else math.nan
+                line["paper_F"] = float(reference["F"]) if reference is not None else math.nan
+                lines.append(line)
     for name in context.baselines:
-        line = {"row": name, "matching": "baseline", "cell": name}
+        line = {"block": "baseline", "row": name, "matching": "baseline", "cell": name}
         line.update(_measure(by_cell.get(name, [])))
         lines.append(line)
     table = pd.DataFrame(lines).reindex(columns=list(COLUMNS))
-    table["J_diff"] = table["J"] - table["paper_J"]
-    table["F_diff"] = table["F"] - table["paper_F"]
+    if context.paper_data:
+        table["J_diff"] = table["J"] - table["paper_J"]
+        table["F_diff"] = table["F"] - table["paper_F"]
     for column in ("kernel_size", "dilation", "layers", "parameters", "flops_per_frame"):
         table[column] = table[column].astype("Int64")
     return table
@@ -89,7 +103,7 @@ def _measure(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                                 "flops_per_frame": first.get("flops_per_frame")}
     if len(results) > 1:
         std = frame.std(ddof=1)
-        measured.update({"J_std": std["J"], "F_std": std["F"]})
+        measured.update({"J_std": std["J"], "F_std": std["F"], "J&F_std": std["J&F"]})
     return measured
 
 
@@ -99,8 +113,17 @@ def to_csv(table: pd.DataFrame) -> str:
 
 
 def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
-    """``table2.md``: Table 2's layout with measured, paper and difference in every cell."""
+    """``table2.md``: Table 2's layout, the beyond-the-paper block, and the verdict on baselines."""
     seeds = ", ".join(str(seed) for seed in context.seeds)
+    if context.paper_data:
+        legend = ("- Each cell: measured J / F in percent (paper J / F; measured minus paper). Same "
+                  "validation data as the paper (DAVIS-2017 val), but the paper does not publish its "
+                  "training recipe: a difference compares two recipes, it is not a reproduction error.")
+    else:
+        legend = ("- Each cell: measured J / F in percent (the paper's J / F in parentheses, for "
+                  "orientation only). **The data differ**: the paper trained on DAVIS-2017 + YouTube-VOS "
+                  "and scored DAVIS-2017 val; this run used the data set named above, so its numbers are "
+                  "not expected to match the paper's and no differences are shown.")
     lines = [
         f"# Table 2 reproduction (preset `{context.preset}`)",
         "",
@@ -109,25 +132,49 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
         f"- Settings as run: {context.settings}",
         f"- Seeds per cell: {len(context.seeds)} ({seeds})"
         + ("; values are mean ± sample std" if len(context.seeds) > 1 else ""),
-        "- Each cell: measured J / F in percent (paper J / F; measured minus paper). "
-        "The paper trained on DAVIS-2017 + YouTube-VOS and scored DAVIS-2017 val.",
+        *(f"- {note}" for note in context.notes),
+        legend,
         "",
-        "| Convolution | Kernel size / dilation | Layers | "
-        + " | ".join(_BACKBONE_TITLES[b] for b in context.backbones) + " |",
-        "|:--|:-:|:-:|" + ":-:|" * len(context.backbones),
+        *_grid_lines(table, context, context.rows, with_paper=True),
     ]
-    cells = table.set_index("cell")
-    for row_name in context.rows:
-        row = Row.parse(row_name)
-        entries = [_cell_text(cells.loc[f"{backbone}-{row.name}"]) for backbone in context.backbones]
-        lines.append(f"| {row.matching.capitalize()} | {row.kernel_size}/{row.dilation} | "
-                     f"{row.layers} | " + " | ".join(entries) + " |")
     for name in context.baselines:
-        entries = [_pair(cells.loc[name])] + ["-"] * (len(context.backbones) - 1)
+        entries = [_pair(_line(table, name))] + ["-"] * (len(context.backbones) - 1)
         lines.append(f"| Baseline: {name} | - | - | " + " | ".join(entries) + " |")
     if context.baselines:
         lines += ["", "Baselines have no embedding network: one measurement each, in the first column."]
+    if context.beyond:
+        lines += ["", "## Beyond the paper", "",
+                  "Not in the paper's Table 2: other matching variants or propagation protocols "
+                  "(`variant@protocol`: the same trained model as the Table 2 cell above, propagated "
+                  "another way). Measured J / F in percent.", "",
+                  *_grid_lines(table, context, context.beyond, with_paper=False)]
+    verdict = _verdict(table, context)
+    if verdict:
+        lines += ["", "## Against the baselines", "",
+                  "J&F in percent (mean ± sample std over seeds where there are several); a cell "
+                  "counts as above or below a baseline only by its mean; \"within spread\" marks a "
+                  "difference no larger than the cell's std over seeds.", "", *verdict]
     return "\n".join(lines) + "\n"
+
+
+def _grid_lines(table: pd.DataFrame, context: TableContext, entries: Sequence[str],
+                with_paper: bool) -> list[str]:
+    lines = [
+        "| Convolution | Kernel size / dilation | Layers | "
+        + " | ".join(_BACKBONE_TITLES.get(b, b) for b in context.backbones) + " |",
+        "|:--|:-:|:-:|" + ":-:|" * len(context.backbones),
+    ]
+    for entry in entries:
+        variant, protocol = registry.parse_entry(entry)
+        texts = [_cell_text(_line(table, f"{backbone}-{entry}"), with_paper) for backbone in context.backbones]
+        name = variant.matching.capitalize() + ("" if protocol.paper else f" @{protocol.name}")
+        lines.append(f"| {name} | {variant.kernel_size}/{variant.dilation} | {variant.layers} | "
+                     + " | ".join(texts) + " |")
+    return lines
+
+
+def _line(table: pd.DataFrame, cell: str) -> pd.Series:
+    return table.set_index("cell").loc[cell]
 
 
 def _pair(line: pd.Series) -> str:
@@ -139,12 +186,36 @@ def _pair(line: pd.Series) -> str:
     return f"{line['J']:.1f}±{line['J_std']:.1f} / {line['F']:.1f}±{line['F_std']:.1f}"
 
 
-def _cell_text(line: pd.Series) -> str:
-    """Measured pair, then the paper's pair and the signed differences in parentheses."""
+def _cell_text(line: pd.Series, with_paper: bool) -> str:
+    """Measured pair, then the paper's pair (and signed differences, on the paper's data)."""
     measured = _pair(line)
-    if pd.isna(line["paper_J"]):
+    if not with_paper or pd.isna(line["paper_J"]):
         return measured
     paper = f"{line['paper_J']:.1f} / {line['paper_F']:.1f}"
-    if line["seeds"] == 0:
+    if line["seeds"] == 0 or pd.isna(line["J_diff"]):
         return f"{measured} ({paper})"
     return f"{measured} ({paper}; {line['J_diff']:+.1f} / {line['F_diff']:+.1f})"
+
+
+def _score(line: pd.Series) -> str:
+    text = f"{line['J&F']:.1f}"
+    return text if pd.isna(line["J&F_std"]) else f"{text} ± {line['J&F_std']:.1f}"
+
+
+def _verdict(table: pd.DataFrame, context: TableContext) -> list[str]:
+    """One line per baseline: which measured cells are above it and which below."""
+    cells = table[(table["block"] != "baseline") & (table["seeds"] > 0)]
+    lines = []
+    for name in context.baselines:
+        baseline = _line(table, name)
+        if baseline["seeds"] == 0 or cells.empty:
+            continue
+        above, below = [], []
+        for _, line in cells.iterrows():
+            difference = line["J&F"] - baseline["J&F"]
+            spread = "" if pd.isna(line["J&F_std"]) or abs(difference) > line["J&F_std"] else ", within spread"
+            (above if difference > 0 else below).append(f"{line['cell']} {_score(line)}{spread}")
+        lines.append(f"- **{name}** ({baseline['J&F']:.1f}): {len(above)} of {len(cells)} cells above"
+                     + (f" ({'; '.join(above)})" if above else "")
+                     + (f"; below: {'; '.join(below)}" if below else "") + ".")
+    return lines

@@ -10,6 +10,14 @@ Variants (Table 2), all ending in layer 109:
 - ``standard``: 3x3 convolutions; ``dilated``: 3x3 convolutions with dilation 3, 6 or 9
   (padding = dilation, so sizes are kept).
 
+Beyond the paper (opt-in, not a Table 2 row):
+
+- ``corr``: a base flow read off a local cost volume, the soft-argmax over displacements within
+  :data:`CORR_RADIUS` feature pixels of the dot products between the target embedding and the
+  reference embedding (see :func:`local_soft_argmax`); layers 106.. (3x3 convolutions, as
+  ``standard``) predict a residual added to it. The flow layer starts at zero, so an untrained
+  module follows the base flow.
+
 Channel schedules per number of layers (Table 1 gives the 3-layer one; the others are ours):
 1 layer: 64 -> 2; 3 layers: 32, 16, 2; 5 layers: 32, 32, 16, 16, 2 (the 3-layer schedule with
 each hidden width doubled in depth). A ReLU follows every layer but the last, whose output is the
@@ -29,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rpmbench.ops import DeformConv2dPack, deform_conv2d, sampling_locations
@@ -36,6 +45,29 @@ from rpmbench.ops import DeformConv2dPack, deform_conv2d, sampling_locations
 #: Output channels of the flow-predicting layers for each supported depth.
 CHANNEL_SCHEDULES: dict[int, tuple[int, ...]] = {1: (2,), 3: (32, 16, 2), 5: (32, 32, 16, 16, 2)}
 MATCHING_INPUT_CHANNELS = 64
+#: Largest displacement (feature pixels, per axis) of the ``corr`` cost volume: 9x9 candidates.
+CORR_RADIUS = 4
+
+
+def local_soft_argmax(target: Tensor, reference: Tensor, radius: int) -> Tensor:
+    """Expected displacement under a softmax over a local cost volume (beyond the paper).
+
+    For each target pixel p and displacement d with ``|dy|, |dx| <= radius`` and p + d inside the
+    image, the cost is ``<target[p], reference[p + d]> / sqrt(C)``; the softmax over d weights d.
+    ``target``, ``reference``: ``(B, C, h, w)`` -> flow ``(B, 2, h, w)``, (dy, dx) in feature pixels,
+    the convention of layer 109 (the payload at p + flow is moved to p).
+    """
+    batch, channels, height, width = target.shape
+    size = 2 * radius + 1
+    patches = F.unfold(reference, size, padding=radius).view(batch, channels, size * size, height, width)
+    cost = torch.einsum("bchw,bckhw->bkhw", target, patches) / channels ** 0.5
+    inside = F.unfold(target.new_ones(1, 1, height, width), size, padding=radius)
+    cost = cost.masked_fill(inside.view(1, size * size, height, width) == 0, float("-inf"))
+    weights = cost.softmax(dim=1)
+    steps = torch.arange(-radius, radius + 1, dtype=target.dtype, device=target.device)
+    dy = steps.repeat_interleave(size).view(1, -1, 1, 1)  # unfold order: kernel row-major
+    dx = steps.repeat(size).view(1, -1, 1, 1)
+    return torch.cat([(weights * dy).sum(1, keepdim=True), (weights * dx).sum(1, keepdim=True)], dim=1)
 
 
 @dataclass
@@ -117,6 +149,8 @@ class MatchingModule(nn.Module):
         """Embeddings ``(B, 32, h, w)`` each and ``payload (B, C, h, w)`` -> :class:`MatchOutput`."""
         features = torch.cat([target_features, reference_features], dim=1)
         flow, sampling = self.predict_flow(features, return_sampling)
+        if self.matching == "corr":
+            flow = flow + local_soft_argmax(target_features, reference_features, CORR_RADIUS)
         warped = self.warp(payload, flow)
         if return_sampling:
             sampling.append(sampling_locations(flow, 1)[:, 0])

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from rpmbench.registry import ENCODERS
+
 STEM_CHANNELS = 32
 
 
@@ -132,12 +134,10 @@ class ResNet(nn.Module):
         return features
 
 
-#: The registry of encoders: name -> block type and blocks per stage.
+#: The encoders, built from :data:`rpmbench.registry.ENCODERS`: name -> block type and blocks per stage.
 RESNETS: dict[str, dict] = {
-    "resnet18": dict(block=BasicBlock, layers=(2, 2, 2, 2)),
-    "resnet34": dict(block=BasicBlock, layers=(3, 4, 6, 3)),
-    "resnet50": dict(block=Bottleneck, layers=(3, 4, 6, 3)),
-    "resnet101": dict(block=Bottleneck, layers=(3, 4, 23, 3)),
+    name: dict(block={"basic": BasicBlock, "bottleneck": Bottleneck}[encoder.block], layers=encoder.layers)
+    for name, encoder in ENCODERS.items()
 }
 
 

@@ -15,7 +15,8 @@ from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchingModule, MatchOut
 from rpmbench.models.resnet import RESNETS
 
 BACKBONES: tuple[str, ...] = tuple(RESNETS)
-MATCHING_TYPES: tuple[str, ...] = ("deformable", "standard", "dilated")
+#: Table 2's matching types, then ``corr`` (beyond the paper, see :mod:`rpmbench.models.matching`).
+MATCHING_TYPES: tuple[str, ...] = ("deformable", "standard", "dilated", "corr")
 DCN_VERSIONS: tuple[str, ...] = ("v1", "v2")
 BACKENDS: tuple[str, ...] = ("auto", "reference", "torchvision", "mmcv")
 
@@ -26,7 +27,8 @@ class RPMNetConfig:
 
     Attributes:
         backbone: embedding encoder, one of :data:`BACKBONES`.
-        matching: ``deformable``, ``standard`` or ``dilated`` (Table 2 rows).
+        matching: ``deformable``, ``standard`` or ``dilated`` (Table 2 rows), or ``corr``
+            (beyond the paper: cost-volume soft-argmax base flow plus a learned residual).
         layers: flow-predicting layers before layer 109: 1, 3 or 5.
         dilation: 1 for deformable/standard; > 1 (3, 6, 9 in the paper) for dilated.
         dcn: ``v1`` (Table 1) or ``v2`` (modulated) deformable convolutions.

@@ -10,7 +10,7 @@ import torch
 
 from rpmbench.atomic import atomic_path
 from rpmbench.errors import DataError
-from rpmbench.models import RPMNet, build_rpmnet
+from rpmbench.models import RPMNet
 from rpmbench.training.config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -36,6 +36,6 @@ def load_checkpoint_model(path: str | os.PathLike[str], device: str = "cpu") -> 
     """The trained model (in eval mode, on ``device``) and the config it was trained with."""
     state = read_checkpoint(path)
     config = TrainConfig.from_dict(state["config"])
-    model = build_rpmnet(**vars(config.model))
+    model = RPMNet(config.model)  # the model is built from the config its checkpoint carries
     model.load_state_dict(state["model"])
     return model.to(device).eval(), config

@@ -12,7 +12,7 @@ from rpmbench.errors import ConfigError
 from rpmbench.models import RPMNetConfig
 
 COLOUR_SPACES = ("lab", "rgb")
-LOSSES = ("huber", "l1")
+LOSSES = ("huber", "l1", "mast")
 SCHEDULES = ("cosine", "constant")
 
 
@@ -31,11 +31,21 @@ class TrainConfig:
         crop_size: square random crop (pixels) taken at the same place in both frames.
         hflip: random horizontal flip of both frames.
         colour_space: ``lab`` (MAST-era default) or ``rgb``; inputs and targets are scaled to about [-1, 1].
-        loss: ``huber`` (smooth L1, delta 1 in scaled units) or ``l1`` between warped reference and target at H/4.
+        loss: ``huber`` (smooth L1, delta 1 in scaled units) or ``l1`` between warped reference and
+            target at H/4; ``mast``: MAST's loss as issue 14 describes it, smooth L1 (delta 1) on the
+            values scaled by 20 after upsampling the warped reference (bilinear) to the full crop.
+        loss_blur_sigmas: training-time widening of layer 109's reach: for each sigma (feature
+            pixels) the loss is also taken between the Gaussian-blurred reference warped by the same
+            flow and the equally blurred target, and the terms are averaged. Inference is unchanged
+            (Table 1's layer 109 warps the unblurred payload). Empty = off (the default).
+        channel_dropout: probability per pair of zeroing one random channel of both network inputs
+            (MAST's colour dropout); the loss still reconstructs every channel. 0 = off.
         lr, weight_decay, schedule, warmup_steps: Adam with a cosine (or constant) learning rate.
         batch_size, steps, grad_clip: per-step batch, total optimiser steps, max gradient norm (0: off).
         seed: fixes initialisation, data order, crops and flips.
         checkpoint_every: write the checkpoint every N steps (and at the end).
+        keep_checkpoints_at: steps whose checkpoint is also kept as ``checkpoint-step<N>.pt``
+            (snapshots of this run for learning curves; does not change any number).
         device: ``cpu`` or ``cuda[:i]``; amp (bf16 autocast), channels_last and compile act on CUDA only.
         num_workers: DataLoader worker processes that prepare batches.
         tensorboard: also write loss, lr and samples/s to ``<run dir>/tensorboard`` (needs the
@@ -51,6 +61,8 @@ class TrainConfig:
     hflip: bool = True
     colour_space: str = "lab"
     loss: str = "huber"
+    loss_blur_sigmas: list[float] = field(default_factory=list)
+    channel_dropout: float = 0.0
     lr: float = 1e-3
     weight_decay: float = 0.0
     schedule: str = "cosine"
@@ -60,6 +72,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 100
+    keep_checkpoints_at: list[int] = field(default_factory=list)
     device: str = "cpu"
     amp: bool = False
     channels_last: bool = False
@@ -81,7 +94,14 @@ class TrainConfig:
              f"short_side {self.short_side} is smaller than crop_size {self.crop_size}"),
             (self.batch_size >= 1 and self.steps >= 1, "batch_size and steps must be >= 1"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (all(1 <= s <= self.steps for s in self.keep_checkpoints_at),
+             f"keep_checkpoints_at must list steps in 1..steps={self.steps}, got {self.keep_checkpoints_at}"),
             (self.lr > 0, "lr must be > 0"),
+            (all(sigma > 0 for sigma in self.loss_blur_sigmas),
+             f"loss_blur_sigmas must be positive, got {self.loss_blur_sigmas}"),
+            (not (self.loss == "mast" and self.loss_blur_sigmas),
+             "loss_blur_sigmas works with loss huber or l1 (the mast loss compares at full size)"),
+            (0 <= self.channel_dropout <= 1, f"channel_dropout must be in [0, 1], got {self.channel_dropout}"),
             (not self.tensorboard or importlib.util.find_spec("tensorboard") is not None,
              "tensorboard=true needs the tensorboard package: pip install tensorboard"),
         ]

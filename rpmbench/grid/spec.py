@@ -1,0 +1,222 @@
+"""The spine's three inputs: what a result is (:class:`CellSpec`), where the machine keeps its
+data (:class:`Paths`) and how the work is carried out (:class:`Work`).
+
+Only the spec decides the numbers, so only the spec is hashed, as it is (:attr:`CellSpec.hash`):
+moving DAVIS to another disk, adding loader workers, TensorBoard or a different checkpoint
+frequency never recomputes a result. A config changes form twice between the command line and
+the result file: the grid's dataclass tree (:class:`~rpmbench.grid.presets.GridConfig`) becomes one
+spec per result (:func:`rpmbench.grid.plan.plan_grid`), and the spec is written into the result
+JSON (:meth:`CellSpec.to_dict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rpmbench.errors import ConfigError, DataError
+from rpmbench.registry import PAPER_PROTOCOL
+
+if TYPE_CHECKING:
+    from rpmbench.propagation import PropagationConfig
+    from rpmbench.training import TrainConfig
+
+#: TrainConfig fields that say how a run is fed, logged or checkpointed, not what it computes
+#: (batches are a function of the step index, whatever the loader's workers). They live in
+#: :class:`Work` (``data_roots`` in :class:`Paths`) and stay at their defaults inside a spec.
+EXECUTION_FIELDS: tuple[str, ...] = ("num_workers", "checkpoint_every", "tensorboard",
+                                     "keep_checkpoints_at")
+PATH_FIELDS: tuple[str, ...] = ("data_roots",)
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """Which data a result is computed on (not where it lies on this machine).
+
+    ``source: builtin`` is rpmbench's offline data set (``builtin_size``, ``builtin_seed``),
+    training also on its real video clips with ``builtin_clips``; ``source: davis`` is a
+    DAVIS-2017 copy whose folder is a :class:`Paths` entry.
+    """
+
+    source: str = "builtin"
+    builtin_size: str = "small"
+    builtin_seed: int = 0
+    builtin_clips: bool = True
+    split: str = "val"
+
+    def describe(self) -> str:
+        """One line naming the data set, e.g. ``rpmbench built-in 'small' (seed 0), val``."""
+        if self.source == "builtin":
+            clips = "; training also on its real video clips" if self.builtin_clips else ""
+            return f"rpmbench built-in '{self.builtin_size}' (seed {self.builtin_seed}), {self.split}{clips}"
+        return f"DAVIS-2017 {self.split}"
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything that decides one result's numbers.
+
+    ``method`` is a registry id (``resnet18-deformable-l3``, ``resnet18-deformable-l3@memory`` or a
+    baseline name); ``train`` is None for baselines. ``propagation.colour_space`` None means the
+    trained model's colour space (read from its checkpoint).
+    """
+
+    method: str
+    data: DataChoice
+    propagation: PropagationConfig
+    train: TrainConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.train is None:
+            return
+        from rpmbench.training import TrainConfig
+
+        defaults = TrainConfig()
+        for name in (*EXECUTION_FIELDS, *PATH_FIELDS):
+            if getattr(self.train, name, None) != getattr(defaults, name, None):
+                raise ConfigError(f"cell {self.method}: train.{name} does not belong in a cell spec "
+                                  "(it is a machine or execution setting: pass it in Paths / Work)")
+
+    @property
+    def kind(self) -> str:
+        """``model`` (trained) or ``baseline``."""
+        return "baseline" if self.train is None else "model"
+
+    @property
+    def seed(self) -> int | None:
+        return None if self.train is None else self.train.seed
+
+    @property
+    def protocol(self) -> str:
+        """The propagation protocol's registry name (the paper's for a baseline)."""
+        return self.method.partition("@")[2] or PAPER_PROTOCOL
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON-able data (what the result file stores)."""
+        return plain(dataclasses.asdict(self))
+
+    @property
+    def hash(self) -> str:
+        """10 hex digits of SHA-256 over the spec as canonical JSON."""
+        return config_hash(self.to_dict())
+
+    @property
+    def stem(self) -> str:
+        """Result file stem: ``resnet18-deformable-l3-s0-1a2b3c4d5e`` (baselines: no seed)."""
+        seed = f"-s{self.seed}" if self.seed is not None else ""
+        return f"{self.method}{seed}-{self.hash}"
+
+    @property
+    def training_stem(self) -> str | None:
+        """Work-dir name of the training run; specs differing only in propagation share it."""
+        if self.train is None:
+            return None
+        model_id = self.method.partition("@")[0]
+        key = config_hash({"data": plain(dataclasses.asdict(self.data)),
+                           "train": plain(dataclasses.asdict(self.train))})
+        return f"{model_id}-s{self.seed}-train-{key}"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where this machine keeps the data and the scratch files (never hashed).
+
+    ``davis_root`` is scored (and its ``train.davis_splits`` trained on); ``train_roots`` are the
+    extra unlabelled video roots; ``scratch`` holds resumable work (checkpoints, predictions).
+    """
+
+    davis_root: Path
+    train_roots: tuple[str, ...]
+    scratch: Path
+
+
+@dataclass(frozen=True)
+class Work:
+    """How the work is carried out; none of it changes a number (CPU: at equal ``threads``)."""
+
+    threads: int | None = None  # torch threads while a cell runs; None: leave as is
+    num_workers: int = 0
+    checkpoint_every: int = 100
+    tensorboard: bool = False
+    keep_checkpoints_at: tuple[int, ...] = ()
+    progress: bool = True
+
+    def train_fields(self) -> dict[str, Any]:
+        """The TrainConfig fields this execution sets (those TrainConfig has)."""
+        from rpmbench.training import TrainConfig
+
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        values = {"num_workers": self.num_workers, "checkpoint_every": self.checkpoint_every,
+                  "tensorboard": self.tensorboard, "keep_checkpoints_at": list(self.keep_checkpoints_at)}
+        return {key: value for key, value in values.items() if key in names}
+
+
+def split_train_config(config: TrainConfig) -> tuple[TrainConfig, tuple[str, ...], dict[str, Any]]:
+    """(spec part, data roots, execution fields) of a user's TrainConfig."""
+    from rpmbench.training import TrainConfig
+
+    defaults = TrainConfig()
+    names = [name for name in EXECUTION_FIELDS if hasattr(config, name)]
+    execution = {name: getattr(config, name) for name in names}
+    spec = dataclasses.replace(config, data_roots=[], **{name: getattr(defaults, name) for name in names})
+    return spec, tuple(str(root) for root in config.data_roots), execution
+
+
+def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[str, ...],
+                  davis_splits: list[str], scratch: Path) -> Paths:
+    """This machine's :class:`Paths` for ``data``; DataError (with the setting to fix) if unusable.
+
+    Training reads the root's ``davis_splits`` frames, ``extra_roots`` and, for the built-in data
+    with ``builtin_clips``, its real video clips: the same default for ``train`` and ``run-grid``.
+    The built-in data set is generated into the cache on first use.
+    """
+    from rpmbench.data.davis import DavisDataset
+
+    extra = [str(Path(root).expanduser()) for root in extra_roots]
+    if data.source == "builtin":
+        from rpmbench.data.builtin import builtin_clip_paths, ensure_builtin_dataset
+
+        root = Path(ensure_builtin_dataset(data.builtin_size, data.builtin_seed))
+        if data.builtin_clips:
+            extra = [str(path) for path in builtin_clip_paths()] + extra
+    else:
+        if not davis_root:
+            raise DataError("data.source is 'davis' but no DAVIS root is set; pass "
+                            "--set data.davis_root=/path/to/DAVIS")
+        root = Path(davis_root).expanduser()
+        if not root.is_dir():
+            raise DataError(f"{root}: DAVIS root not found; point rpmbench at your DAVIS-2017 copy "
+                            f"with --set data.davis_root=/path/to/DAVIS (and --set "
+                            "'train.data_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
+    DavisDataset(root, split=data.split)  # validates the layout, raises DataError
+    for split in davis_splits:
+        DavisDataset(root, split=split)
+    for path in extra:
+        if not Path(path).exists():
+            raise DataError(f"training data root {path} does not exist; fix it with --set "
+                            "'train.data_roots=[...]' or remove it from the preset")
+    return Paths(davis_root=root, train_roots=tuple(dict.fromkeys((*extra, str(root)))), scratch=scratch)
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A 10-hex-digit SHA-256 of ``config`` as canonical JSON (key order does not matter)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def plain(value: Any) -> Any:
+    """Dicts, lists and scalars only (paths as strings, tuples as lists)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

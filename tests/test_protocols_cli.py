@@ -1,0 +1,113 @@
+"""`infer` with its protocols, scores folder and overlays; `baseline --name pixels`; overlay drawing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from davis_fixtures import moving_ellipses, write_davis
+from rpmbench.cli import main
+from rpmbench.data.palette import davis_palette
+from rpmbench.models import RPMNetConfig, build_rpmnet
+from rpmbench.overlay import overlay_masks, sheet_indices
+from rpmbench.training.checkpoint import save_checkpoint
+from rpmbench.training.config import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A DAVIS-layout root with two short sequences and an untrained ResNet-18 checkpoint."""
+    folder = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    root = write_davis(folder / "d", {"a": moving_ellipses(rng, 4, 32, 48, 2),
+                                      "b": moving_ellipses(rng, 3, 32, 48, 1)})
+    torch.manual_seed(0)
+    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"))
+    model = build_rpmnet("resnet18", backend="reference")
+    save_checkpoint(folder / "checkpoint.pt", {"config": config.to_dict(), "model": model.state_dict()})
+    return root, folder / "checkpoint.pt"
+
+
+def test_infer_memory_writes_scores_beside_and_overlays(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    root, checkpoint = tiny
+    out = tmp_path / "val"
+    status = main(["infer", "--checkpoint", str(checkpoint), "--davis-root", str(root), "--out", str(out),
+                   "--protocol", "memory", "--radius", "3", "--topk", "4", "--evaluate",
+                   "--overlay", str(tmp_path / "overlay")])
+    assert status == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"]  # no CSV among the predictions
+    assert (tmp_path / "val-scores" / "global_results-val.csv").is_file()
+    gif = Image.open(tmp_path / "overlay" / "a.gif")
+    assert gif.n_frames == 4 and Image.open(tmp_path / "overlay" / "a.png").mode == "RGB"
+
+
+def test_infer_refuses_bad_protocol_parameters_before_reading(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    status = main(["infer", "--checkpoint", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "o"),
+                   "--protocol", "memory", "--topk", "0"])
+    assert status == 2 and "topk must be >= 1" in capsys.readouterr().err
+
+
+def test_infer_help_shows_defaults(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["infer", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for expected in ("--split SPLIT split file in ImageSets/2017 (default: val)", "(default: cpu)",
+                     "(default: flow, the paper's)", "<out>-scores"):
+        assert expected in text
+
+
+def test_baseline_pixels_cli(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    root, _ = tiny
+    assert main(["baseline", "--name", "pixels", "--davis-root", str(root), "--out", str(tmp_path / "p"),
+                 "--evaluate"]) == 0
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["a", "b"]
+    assert (tmp_path / "p-scores" / "global_results-val.csv").is_file()
+
+
+def test_overlay_colours_and_outline_by_hand() -> None:
+    frames = np.full((1, 5, 5, 3), 100, np.uint8)
+    masks = np.zeros((1, 5, 5), np.uint8)
+    masks[0, 1:4, 1:4] = 1  # a 3x3 object: its centre (2, 2) is inside, the rest is outline
+    drawn = overlay_masks(frames, masks, alpha=0.5)
+    red = davis_palette()[3:6]  # id 1: (128, 0, 0)
+    assert drawn[0, 0, 0].tolist() == [100, 100, 100]  # background untouched
+    assert drawn[0, 2, 2].tolist() == [114, 50, 50]  # (100 + 128) / 2, (100 + 0) / 2
+    outline = [(y, x) for y in range(1, 4) for x in range(1, 4) if (y, x) != (2, 2)]
+    assert all(drawn[0, y, x].tolist() == red for y, x in outline)
+
+
+def test_sheet_indices() -> None:
+    assert sheet_indices(5, 12) == [0, 1, 2, 3, 4]
+    assert sheet_indices(50, 4) == [0, 16, 33, 49]
+
+
+def test_bench_infer_protocols_rows(tmp_path: Path) -> None:
+    import json
+
+    assert main(["bench", "infer", "--protocols", "memory", "pixels", "--backbones", "resnet18",
+                 "--size", "32", "48", "--repeats", "1", "--output-dir", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "infer-protocols-cpu.json").read_text())["results"]
+    assert [(r["protocol"], r["backbone"], r["memory_frames"]) for r in rows] == [
+        ("memory", "resnet18", 8), ("pixels", None, 8)]
+    assert all(r["frames_per_s"] > 0 and r["peak_rss_increase_mib"] >= 0 for r in rows)
+
+
+def test_protocols_evidence_rows_and_summary(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    root, checkpoint = tiny
+    assert main(["protocols-evidence", "--checkpoints", str(checkpoint), str(checkpoint), "--seeds", "0", "1",
+                 "--variants", "flow", "memory", "--davis-root", str(root), "--work-dir", str(tmp_path / "w"),
+                 "--out", str(tmp_path / "r")]) == 0
+    payload = json.loads((tmp_path / "r" / "protocols.json").read_text())
+    assert list(payload["summary"]) == ["copy-first", "copy-previous", "optical-flow", "optical-flow-frame",
+                                        "pixels", "rpmnet-flow", "rpmnet-memory"]
+    flow = payload["summary"]["rpmnet-flow"]
+    assert flow["seeds"] == 2 and flow["jf_std"] == 0.0  # the same checkpoint twice
+    # an untrained model predicts zero flow: the flow protocol is copy-previous exactly
+    assert flow["jf_mean"] == payload["summary"]["copy-previous"]["jf_mean"]
+    assert (tmp_path / "r" / "protocols.csv").read_text().count("\n") == 5 + 2 * 2 + 1
