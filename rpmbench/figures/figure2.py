@@ -280,18 +280,14 @@ class TrainedModel:
 
 
 def load_model(checkpoint: str | Path) -> TrainedModel:
-    """The model of a training checkpoint, read from its model config only, so checkpoints written by
-    newer training code (extra training fields) load too."""
-    from rpmbench.models import build_rpmnet
+    """The model of a training checkpoint (CPU, eval mode) and what the figures say about it."""
+    from rpmbench.training import load_checkpoint_model
     from rpmbench.training.checkpoint import read_checkpoint
 
-    state = read_checkpoint(checkpoint)
-    config = state["config"]
-    model = build_rpmnet(**config["model"])
-    model.load_state_dict(state["model"])
-    return TrainedModel(model.eval(), config.get("colour_space", "lab"), config["model"]["backbone"],
-                        config["model"]["matching"], config["model"]["layers"], int(state["step"]),
-                        int(config.get("seed", 0)))
+    model, config = load_checkpoint_model(checkpoint)
+    step = int(read_checkpoint(checkpoint)["step"])
+    return TrainedModel(model, config.colour_space, config.model.backbone, config.model.matching,
+                        config.model.layers, step, config.seed)
 
 
 def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, sequence: str,
