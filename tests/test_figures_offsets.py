@@ -87,18 +87,18 @@ def test_untrained_models_measure_zero_offsets_and_zero_flow_end_to_end(tmp_path
 
     from rpmbench.figures.figure2 import load_model
     from rpmbench.figures.offsets import main
-    from rpmbench.models import build_rpmnet
+    from rpmbench.models import RPMNet, RPMNetConfig
+    from rpmbench.training import TrainConfig
 
     masks = moving_ellipses(np.random.default_rng(1), 3, 48, 64, 2)
     root = write_davis(tmp_path / "davis", {"seq": masks})
     arguments = []
     for matching in ("deformable", "standard"):
-        model_config = dict(backbone="resnet18", matching=matching, layers=3, dilation=1, dcn="v1", backend="reference")
+        config = TrainConfig(model=RPMNetConfig("resnet18", matching, backend="reference"), seed=4)
         torch.manual_seed(0)
-        model = build_rpmnet(**model_config)
+        model = RPMNet(config.model)
         path = tmp_path / f"{matching}.pt"
-        torch.save({"config": {"model": model_config, "colour_space": "lab", "seed": 4, "future_field": 1},
-                    "model": model.state_dict(), "step": 7}, path)
+        torch.save({"config": config.to_dict(), "model": model.state_dict(), "step": 7}, path)
         assert load_model(path).step == 7
         arguments += ["--checkpoint", f"{matching}-l3={path}"]
     main(arguments + ["--out", str(tmp_path / "offsets"), "--root", str(root)])

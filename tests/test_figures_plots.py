@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from rpmbench.errors import ConfigError
-from rpmbench.figures.figure2 import (ZOOM, SequencePanel, bilinear, carry_target, target_pixel, feature_to_image, image_to_feature,
+from rpmbench.figures.figure2 import (ZOOM, SequencePanel, bilinear, carry_target, on_object, target_pixel, feature_to_image, image_to_feature,
                                       pca_rgb, plot_figure2, start_target, target_sampling_points, zoom_window)
 from rpmbench.figures.table2 import beats_copy_previous, model_cells, plot_table2, side_by_side
 
@@ -108,6 +108,8 @@ def test_figure2_rows_show_the_target_and_its_sampling_locations() -> None:
     assert all(c.get_edgecolor()[0].tolist() == [0, 0, 0, 1] for c in axes[2, 0].collections[-4:])
     assert axes[2, 1].get_title() == "frame 2: layers 106-108 (zoom)"
     assert axes[7, 1].get_title() == "frame 1: layer 109 (zoom)"
+    assert on_object(panel) == [False, True, True]  # (1, 3) and (2, 4) are inside the object, (0, 0) not
+    assert axes[0, 0].get_title() == "seq: frames 0 + 1\ntarget on object in 2/3 frames"
     with pytest.raises(ConfigError):
         plot_figure2([])
 

@@ -178,6 +178,17 @@ def _zoom(ax: Axes, window: tuple[float, float, float, float]) -> None:
     ax.set_ylim(bottom, top)
 
 
+def on_object(panel: SequencePanel) -> list[bool]:
+    """Per frame, whether the drawn target pixel's 4x4 image block is mostly the tracked object
+    (ground truth; a check of the carried target, not used to move it)."""
+    flags = []
+    for t, position in enumerate(panel.targets):
+        y, x = target_pixel(np.asarray(position, dtype=float))
+        block = panel.annotations[t][4 * y:4 * y + 4, 4 * x:4 * x + 4]
+        flags.append(bool(block.size and (block == panel.object_id).mean() >= 0.5))
+    return flags
+
+
 def _outline(ax: Axes, mask: np.ndarray) -> None:
     if mask.any():
         ax.contour(mask.astype(float), levels=[0.5], colors="white", linewidths=0.9, linestyles="dashed")
@@ -198,7 +209,11 @@ def _draw_sequence(axes: np.ndarray, panel: SequencePanel) -> None:
         axes[0, col].add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, ec="white", lw=0.8))
         _outline(axes[0, col], current)
         axes[0, col].scatter([tx], [ty], s=20, c=TARGET_COLOUR, **POINT_STYLE)
-        axes[0, col].set_title(f"{panel.name}: frames {t - 1} + {t}", fontsize=8)
+        title = f"{panel.name}: frames {t - 1} + {t}"
+        if col == 0:
+            flags = on_object(panel)
+            title += f"\ntarget on object in {sum(flags)}/{len(flags)} frames"
+        axes[0, col].set_title(title, fontsize=8)
         axes[1, col].imshow(np.concatenate([rgb[len(columns) + col], rgb[col]], axis=1))
         axes[1, col].set_title("embedding t-1 | t (PCA)", fontsize=8)
         *matching, warp = target_sampling_points(panel.sampling[t - 1], target)
@@ -265,18 +280,14 @@ class TrainedModel:
 
 
 def load_model(checkpoint: str | Path) -> TrainedModel:
-    """The model of a training checkpoint, read from its model config only, so checkpoints written by
-    newer training code (extra training fields) load too."""
-    from rpmbench.models import build_rpmnet
+    """The model of a training checkpoint (CPU, eval mode) and what the figures say about it."""
+    from rpmbench.training import load_checkpoint_model
     from rpmbench.training.checkpoint import read_checkpoint
 
-    state = read_checkpoint(checkpoint)
-    config = state["config"]
-    model = build_rpmnet(**config["model"])
-    model.load_state_dict(state["model"])
-    return TrainedModel(model.eval(), config.get("colour_space", "lab"), config["model"]["backbone"],
-                        config["model"]["matching"], config["model"]["layers"], int(state["step"]),
-                        int(config.get("seed", 0)))
+    model, config = load_checkpoint_model(checkpoint)
+    step = int(read_checkpoint(checkpoint)["step"])
+    return TrainedModel(model, config.colour_space, config.model.backbone, config.model.matching,
+                        config.model.layers, step, config.seed)
 
 
 def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, sequence: str,
@@ -314,6 +325,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     root = Path(args.root) if args.root else ensure_builtin_dataset(progress=False)
     sequences = args.sequences or DavisDataset(root, "val").sequences[:3]
     panels = [sequence_panel(trained.model, trained.colour_space, root, name, args.columns) for name in sequences]
+    for panel in panels:
+        flags = on_object(panel)
+        print(f"{panel.name}: carried target on the object in {sum(flags)} of {len(flags)} frames "
+              f"({''.join('1' if flag else '.' for flag in flags)})")
     figure = plot_figure2(panels)
     figure.suptitle(f"Figure 2 from checkpoint: {args.checkpoint} ({trained.backbone}, {trained.matching} matching, "
                     f"step {trained.step}; target pixel carried with the model's own flow)", fontsize=9)
