@@ -169,7 +169,8 @@ def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path) -> None:
     beyond = markdown.split("## Beyond the paper")[1].split("## Against")[0]
     for name in registry.BEYOND_DEFAULT:
         variant, protocol = registry.parse_entry(name)
-        assert f"| {variant.matching.capitalize()} @{protocol.name} |" in beyond
+        label = variant.matching.capitalize() + ("" if protocol.paper else f" @{protocol.name}")
+        assert f"| {label} | {variant.kernel_size}/{variant.dilation} | {variant.layers} |" in beyond
     assert "not run" not in markdown
     cell, = (results / "paper-grid" / "cells").glob("resnet18-deformable-l3-s0-*.json")
     payload = json.loads(cell.read_text())
