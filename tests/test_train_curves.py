@@ -59,6 +59,13 @@ def test_curves_table_summary_plot_and_reuse(root: Path, tmp_path: Path) -> None
                             root=root, progress=False)
     assert final.stat().st_mtime_ns == stamp
     pd.testing.assert_frame_equal(again, first)
+    # --no-train: runs that are not finished are listed, not trained
+    partial = learning_curves(base, variants, [0, 5], [0, 1, 2], tmp_path / "work", tmp_path / "partial.csv",
+                              root=root, progress=False, train_missing=False)
+    assert set(partial[partial["seed"].notna()]["seed"]) == {0}
+    assert not (tmp_path / "work" / "deformable-l3" / "s5").exists()
+    assert json.loads((tmp_path / "partial.json").read_text())["missing_runs"] == [
+        "deformable-l3 seed 5", "standard-l1 seed 5"]
     # a run folder made with another recipe is refused, not silently scored
     other = TrainConfig(**{**vars(base), "lr": 5e-4, "steps": 2,
                            "model": RPMNetConfig("resnet18", "deformable", backend="reference")})

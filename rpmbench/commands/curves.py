@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="points of the curve; the largest is the training length")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a TrainConfig field of the recipe, e.g. --set loss=l1")
+    parser.add_argument("--no-train", action="store_true",
+                        help="score only runs already in --work; leave out (and list) the others")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     base = load_train_config([], [*RECIPE, *args.set])
     table = learning_curves(base, args.variants, args.seeds, args.steps, args.work, args.out,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, train_missing=not args.no_train)
     stats = table[table["method"].isin(args.variants)].groupby(["method", "step"], sort=False)["J&F-Mean"]
     for (method, step), values in stats:
         spread = values.std() if len(values) > 1 else 0.0

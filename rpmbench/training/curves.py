@@ -71,6 +71,14 @@ def curve_point(config: TrainConfig, run_dir: Path, step: int, root: Path, eval_
     return point
 
 
+def _finished(run_dir: Path, steps: int) -> bool:
+    """Whether ``run_dir`` holds the final checkpoint of a ``steps``-step run."""
+    from rpmbench.training.checkpoint import read_checkpoint
+
+    path = run_dir / "checkpoint.pt"
+    return path.is_file() and read_checkpoint(path)["step"] == steps
+
+
 def curve_config(base: TrainConfig, variant: str, seed: int, steps: list[int]) -> TrainConfig:
     """The run of ``variant`` and ``seed``: ``max(steps)`` steps, snapshots at the other positive steps."""
     final = max(steps)
@@ -83,10 +91,11 @@ def curve_config(base: TrainConfig, variant: str, seed: int, steps: list[int]) -
 
 def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], steps: list[int],
                     work_dir: Path, output: Path, root: Path | None = None,
-                    progress: bool = True) -> pd.DataFrame:
+                    progress: bool = True, train_missing: bool = True) -> pd.DataFrame:
     """Train (or resume) ``<work_dir>/<variant>/s<seed>`` to ``max(steps)``, score every step, and
     write ``output`` (CSV: one row per variant, seed and step, then the baselines), a JSON summary
     (config, provenance, mean and std per variant and step) and a plot (PNG) beside it.
+    With ``train_missing=False``, runs without a checkpoint are left out (listed as ``missing``).
     """
     from rpmbench.baselines import BASELINES, run_baseline
     from rpmbench.data.builtin import ensure_builtin_dataset
@@ -100,12 +109,16 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
     for variant in variants:  # all names checked before any work
         variant_model_fields(variant)
     root = Path(root or ensure_builtin_dataset(progress=progress))
-    rows = []
+    rows, missing = [], []
     for variant in variants:
         for seed in seeds:
             config = curve_config(base, variant, seed, steps)
             run_dir = work_dir / variant / f"s{seed}"
-            if final > 0:
+            if final > 0 and not train_missing:
+                if not _finished(run_dir, final):
+                    missing.append(f"{variant} seed {seed}")
+                    continue
+            elif final > 0:
                 train(config, run_dir, resume=True, progress=progress)
             for step in steps:
                 point = curve_point(config, run_dir, step, root, work_dir / "eval" / variant / f"s{seed}")
@@ -132,7 +145,8 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
     stats = learned.groupby(["method", "step"], sort=False)["J&F-Mean"].agg(["mean", "std", "count"])
     atomic_write_json(output.with_suffix(".json"), {
         "data": f"val split of {root}", "config": base.to_dict(), "variants": variants, "seeds": seeds,
-        "steps": steps, "protocol": "paper propagation (soft masks through layer 109), DAVIS J&F",
+        "steps": steps, "missing_runs": missing,
+        "protocol": "paper propagation (soft masks through layer 109), DAVIS J&F",
         "jf_by_variant_and_step": [{"method": m, "step": int(s), "mean": r["mean"],
                                     "std": r["std"] if r["count"] > 1 else 0.0, "seeds": int(r["count"])}
                                    for (m, s), r in stats.iterrows()],
