@@ -49,8 +49,8 @@ def _default_propagation() -> PropagationConfig:
 class DataConfig:
     """Where the grid's validation (and, for the built-in set, training) data comes from.
 
-    ``source: builtin`` generates rpmbench's offline data set (``builtin_size``, ``builtin_seed``)
-    into the cache on first use and, with ``builtin_clips``, also trains on its real video clips;
+    ``source: builtin`` generates rpmbench's offline data set (``builtin_generator``,
+    ``builtin_size``, ``builtin_seed``) into the cache on first use and, with ``builtin_clips``, also trains on its real video clips;
     ``source: davis`` uses a DAVIS-2017 folder at ``davis_root``. Cells train on the root's
     ``train.davis_splits`` plus any extra roots in ``train.data_roots`` (YouTube-VOS, videos).
     """
@@ -61,10 +61,12 @@ class DataConfig:
     builtin_clips: bool = True
     davis_root: str | None = None
     split: str = "val"
+    builtin_generator: str = "affine"
 
     def choice(self) -> DataChoice:
         """The part that decides the numbers (hashed); ``davis_root`` is a machine path."""
-        return DataChoice(self.source, self.builtin_size, self.builtin_seed, self.builtin_clips, self.split)
+        return DataChoice(self.source, self.builtin_size, self.builtin_seed, self.builtin_clips,
+                          self.split, self.builtin_generator)
 
 
 @dataclass

@@ -38,9 +38,10 @@ PATH_FIELDS: tuple[str, ...] = ("data_roots",)
 class DataChoice:
     """Which data a result is computed on (not where it lies on this machine).
 
-    ``source: builtin`` is rpmbench's offline data set (``builtin_size``, ``builtin_seed``),
-    training also on its real video clips with ``builtin_clips``; ``source: davis`` is a
-    DAVIS-2017 copy whose folder is a :class:`Paths` entry.
+    ``source: builtin`` is rpmbench's offline data set (``builtin_generator``: ``affine`` or
+    ``deform``, see :mod:`rpmbench.data.builtin`; ``builtin_size``, ``builtin_seed``), training
+    also on its real video clips with ``builtin_clips``; ``source: davis`` is a DAVIS-2017 copy
+    whose folder is a :class:`Paths` entry.
     """
 
     source: str = "builtin"
@@ -48,12 +49,14 @@ class DataChoice:
     builtin_seed: int = 0
     builtin_clips: bool = True
     split: str = "val"
+    builtin_generator: str = "affine"
 
     def describe(self) -> str:
         """One line naming the data set, e.g. ``rpmbench built-in 'small' (seed 0), val``."""
         if self.source == "builtin":
             clips = "; training also on its real video clips" if self.builtin_clips else ""
-            return f"rpmbench built-in '{self.builtin_size}' (seed {self.builtin_seed}), {self.split}{clips}"
+            return (f"rpmbench built-in '{self.builtin_generator}' set, size '{self.builtin_size}' "
+                    f"(seed {self.builtin_seed}), {self.split}{clips}")
         return f"DAVIS-2017 {self.split}"
 
 
@@ -181,7 +184,8 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
     if data.source == "builtin":
         from rpmbench.data.builtin import builtin_clip_paths, ensure_builtin_dataset
 
-        root = Path(ensure_builtin_dataset(data.builtin_size, data.builtin_seed))
+        root = Path(ensure_builtin_dataset(data.builtin_size, data.builtin_seed,
+                                           generator=data.builtin_generator))
         if data.builtin_clips:
             extra = [str(path) for path in builtin_clip_paths()] + extra
     else:
