@@ -133,8 +133,9 @@ def test_table2_side_by_side_blocks_and_copy_previous() -> None:
     assert cells["block"].tolist() == ["paper", "paper", "beyond the paper"]
     assert cells["J&F_std"].iloc[0] == 1.5  # (J_std + F_std) / 2 without a J&F_std column
     assert beats_copy_previous(table).tolist() == [True, False, True]
-    with_block = table.assign(block=["paper", "paper", "beyond the paper", None, None], **{"J&F_std": 0.7})
+    with_block = table.assign(block=["paper", "paper", "beyond", "baseline", "baseline"], **{"J&F_std": 0.7})
     assert model_cells(with_block)["J&F_std"].iloc[0] == 0.7
+    assert model_cells(with_block)["block"].tolist() == ["paper", "paper", "beyond the paper"]
     with pytest.raises(ConfigError, match="J&F"):
         model_cells(table.drop(columns=["J&F"]))
 

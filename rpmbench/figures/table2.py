@@ -5,7 +5,7 @@ drawn solid (the others hatched).
 Columns read from ``table2.csv`` (long: one line per cell or baseline): ``row``, ``backbone``
 (empty for baselines), ``J&F``, ``paper_J``, ``paper_F``; optional: ``seeds``, ``J&F_std`` (else
 ``(J_std + F_std) / 2``, an upper bound of the J&F std, is used when both exist) and ``block``
-(``paper`` or another name such as ``beyond the paper``; without it, a model cell with no paper
+(``paper``, ``beyond`` as ``run-grid`` writes it, or another name; without it, a model cell with no paper
 value is put in a ``beyond the paper`` block).
 """
 
@@ -52,7 +52,7 @@ def model_cells(table: pd.DataFrame) -> pd.DataFrame:
         cells["J&F_std"] = (cells["J_std"] + cells["F_std"]) / 2 if both else np.nan
     if "block" not in cells:
         cells["block"] = np.where(cells["paper_J&F"].notna(), PAPER_BLOCK, BEYOND_BLOCK)
-    cells["block"] = cells["block"].fillna(PAPER_BLOCK)
+    cells["block"] = cells["block"].fillna(PAPER_BLOCK).replace({"beyond": BEYOND_BLOCK})  # run-grid writes "beyond"
     return cells
 
 
