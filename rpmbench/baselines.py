@@ -27,7 +27,6 @@ also honour ``mode`` and, for ``optical-flow``, ``warp_resolution``.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 
 import cv2
@@ -35,14 +34,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm import tqdm
 
-from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_predictions
+from rpmbench.data.davis import VOID_ID
 from rpmbench.errors import ConfigError
 from rpmbench.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
 from rpmbench.models.matching import FlowWarp
 from rpmbench.propagation import (WARP_RESOLUTIONS, PropagationConfig, PropagationStats, feature_size,
-                                  first_soft_mask, masks_from_soft, propagate_with_flows)
+                                  first_soft_mask, masks_from_soft, propagate_split,
+                                  propagate_with_flows)
 from rpmbench.registry import BASELINES
 
 
@@ -105,14 +104,6 @@ def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
     if config.warp_resolution == "frame" and name != "optical-flow":
         raise ConfigError(f"warp_resolution={config.warp_resolution!r}: 'frame' applies to the optical-flow "
                           "baseline only")
-    dataset = DavisDataset(davis_root, split)
-    frames_done, seconds = 0, 0.0
-    for sequence in tqdm(dataset.sequences, desc=name, unit="seq", disable=not progress):
-        frames = dataset.read_frames(sequence)
-        start = time.perf_counter()
-        masks = baseline_masks(name, frames, dataset.read_first_mask(sequence), config)
-        seconds += time.perf_counter() - start
-        frames_done += len(frames) - 1
-        write_sequence_predictions(results_dir, sequence, masks,
-                                   [p.stem for p in dataset.frame_paths(sequence)])
-    return PropagationStats(frames_done, seconds)
+    return propagate_split(davis_root, split, results_dir,
+                           lambda frames, first: baseline_masks(name, frames, first, config),
+                           desc=name, progress=progress)

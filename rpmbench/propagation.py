@@ -256,6 +256,28 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
     return PropagationOutput(masks, sampling, [f.cpu() for f in features])
 
 
+def propagate_split(davis_root: str | os.PathLike[str], split: str, results_dir: str | os.PathLike[str],
+                    predict: Callable[[np.ndarray, np.ndarray], np.ndarray], desc: str,
+                    progress: bool = True) -> PropagationStats:
+    """Run ``predict(frames (T, H, W, 3), first_mask (H, W)) -> masks (T, H, W)`` on every sequence
+    of ``split``, write ``<results_dir>/<seq>/<frame>.png`` and time it (reading and writing excluded).
+
+    The one loop every propagating method (RPM-Net under any protocol, every baseline) goes through.
+    """
+    dataset = DavisDataset(davis_root, split)
+    frames_done, seconds = 0, 0.0
+    for sequence in tqdm(dataset.sequences, desc=desc, unit="seq", disable=not progress):
+        frames = dataset.read_frames(sequence)
+        first = dataset.read_first_mask(sequence)
+        start = time.perf_counter()
+        masks = predict(frames, first)
+        seconds += time.perf_counter() - start
+        frames_done += len(frames) - 1
+        names = [path.stem for path in dataset.frame_paths(sequence)]
+        write_sequence_predictions(results_dir, sequence, masks, names)
+    return PropagationStats(frames_done, seconds)
+
+
 def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: str,
                       results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
                       progress: bool = True) -> PropagationStats:
@@ -264,18 +286,9 @@ def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: 
     config = config or PropagationConfig()
     config.validate()
     model = model.to(config.device).eval()
-    dataset = DavisDataset(davis_root, split)
-    frames_done, seconds = 0, 0.0
-    for sequence in tqdm(dataset.sequences, desc="propagate", unit="seq", disable=not progress):
-        frames = dataset.read_frames(sequence)
-        first = dataset.read_first_mask(sequence)
-        start = time.perf_counter()
-        masks = propagate_sequence(model, frames, first, config).masks
-        seconds += time.perf_counter() - start
-        frames_done += len(frames) - 1
-        names = [path.stem for path in dataset.frame_paths(sequence)]
-        write_sequence_predictions(results_dir, sequence, masks, names)
-    return PropagationStats(frames_done, seconds)
+    return propagate_split(davis_root, split, results_dir,
+                           lambda frames, first: propagate_sequence(model, frames, first, config).masks,
+                           desc="propagate", progress=progress)
 
 
 def feature_size(height: int, width: int, scale: float = 1.0) -> tuple[int, int]:
@@ -284,4 +297,4 @@ def feature_size(height: int, width: int, scale: float = 1.0) -> tuple[int, int]
 
 
 __all__ = ["PROTOCOLS", "PropagationConfig", "PropagationOutput", "PropagationStats", "propagate_dataset",
-           "propagate_sequence", "propagate_with_flows"]
+           "propagate_sequence", "propagate_split", "propagate_with_flows"]
