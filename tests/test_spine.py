@@ -90,8 +90,8 @@ def test_train_and_run_grid_share_the_default_training_data() -> None:
     assert default_data_roots(config) == list(grid_paths(grid, Path(".")).train_roots)
     assert any(root.endswith(".mp4") for root in default_data_roots(config))
     # a preset that opts out says so in the table header's data line
-    quick = load_grid_config("quick")
-    assert not quick.data.builtin_clips and "clips" not in quick.data.choice().describe()
+    smoke = load_grid_config("smoke")
+    assert not smoke.data.builtin_clips and "clips" not in smoke.data.choice().describe()
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from davis_fixtures import moving_ellipses, write_davis
+from rpmbench import registry
 from rpmbench.errors import ConfigError
 from rpmbench.models import RPMNetConfig
 from rpmbench.training import TrainConfig
@@ -43,7 +44,7 @@ def test_curves_table_summary_plot_and_reuse(root: Path, tmp_path: Path) -> None
     table = pd.read_csv(output)
     learned = table[table["seed"].notna()]
     assert learned[["method", "step"]].values.tolist() == [[v, s] for v in variants for s in (0, 1, 2)]
-    assert table[table["seed"].isna()]["method"].tolist() == ["copy-first", "copy-previous", "optical-flow"]
+    assert table[table["seed"].isna()]["method"].tolist() == list(registry.BASELINES)
     # step 0 is the untrained model: the flow layer starts at zero, so both variants propagate the
     # same masks; step 1 comes from the kept snapshot, step 2 from the final checkpoint
     assert learned[learned["step"] == 0]["J&F-Mean"].nunique() == 1
