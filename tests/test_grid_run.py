@@ -57,6 +57,27 @@ def test_reference_run_outputs(reference: Path) -> None:
     assert "rpmbench built-in" in markdown and "Baseline: copy-previous" in markdown
 
 
+def test_per_frame_scores_give_the_per_sequence_means_and_plot(reference: Path) -> None:
+    """Each result stores every scored object-frame; their means are the per-object J/F it reports."""
+    import pandas as pd
+
+    from rpmbench.figures.over_time import load_per_frame, plot_j_over_time
+
+    payload = json.loads(next((reference / "cells").glob("resnet18-deformable-l3-s0-*.json")).read_text())
+    frames = pd.DataFrame(payload["per_frame"])
+    means = frames.groupby(["sequence", "object"], sort=False)[["J", "F"]].mean()
+    for line in payload["per_sequence"]:
+        sequence, obj = line["sequence"].rsplit("_", 1)
+        assert means.loc[(sequence, int(obj)), "J"] == pytest.approx(line["J"], abs=2e-6)
+        assert means.loc[(sequence, int(obj)), "F"] == pytest.approx(line["F"], abs=2e-6)
+    both = load_per_frame(reference / "cells", ["resnet18-deformable-l3", "copy-previous"])
+    assert set(both["method"]) == {"resnet18-deformable-l3", "copy-previous"}
+    figure = plot_j_over_time(both)
+    assert len([axis for axis in figure.axes if axis.get_visible()]) == frames["sequence"].nunique()
+    with pytest.raises(ConfigError, match="no result with per-frame scores for 'optical-flow'"):
+        load_per_frame(reference / "cells", ["optical-flow"])
+
+
 def test_rerun_skips_force_recomputes_only_filters(reference: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / reference.name
     shutil.copytree(reference, run_dir)

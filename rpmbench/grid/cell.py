@@ -128,10 +128,23 @@ def _common(spec: CellSpec, scores: Any, stats: dict[str, float]) -> dict[str, A
              "F": round(float(line["F-Mean"]), 6)}
             for _, line in scores.per_object.iterrows()
         ],
+        "per_frame": per_frame_columns(scores.per_frame),
         "inference_fps": stats["fps"],
         "inference_frames": stats["frames"],
         "config": spec.to_dict(),
         "provenance": result_provenance(spec),
+    }
+
+
+def per_frame_columns(per_frame: Any) -> dict[str, list[Any]]:
+    """Every scored object-frame's J and F as column lists (``sequence``, ``object``, ``frame``,
+    ``J``, ``F``; scores rounded to 6 digits), for J-over-time plots (:mod:`rpmbench.figures.over_time`)."""
+    return {
+        "sequence": [str(value) for value in per_frame["sequence"]],
+        "object": [int(value) for value in per_frame["object"]],
+        "frame": [str(value) for value in per_frame["frame"]],
+        "J": [round(float(value), 6) for value in per_frame["J"]],
+        "F": [round(float(value), 6) for value in per_frame["F"]],
     }
 
 
