@@ -78,6 +78,16 @@ def test_per_frame_scores_give_the_per_sequence_means_and_plot(reference: Path) 
         load_per_frame(reference / "cells", ["optical-flow"])
 
 
+def test_overlays_of_chosen_results(tmp_path: Path) -> None:
+    """Issue 12: run-grid --overlays draws each computed result's masks (contact sheet + GIF)."""
+    overlays = tmp_path / "overlays"
+    assert main(["run-grid", "--preset", "smoke", "--set", "beyond=[]", "--results-dir", str(tmp_path / "r"),
+                 "--only", "copy-previous", "--overlays", str(overlays), "--no-progress"]) == 0
+    written = sorted(path.name for path in (overlays / "copy-previous").iterdir())
+    assert written and {name.rsplit(".", 1)[1] for name in written} == {"png", "gif"}
+    assert [path.name.startswith("copy-previous-") for path in (tmp_path / "r" / "smoke" / "cells").iterdir()] == [True]
+
+
 def test_rerun_skips_force_recomputes_only_filters(reference: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / reference.name
     shutil.copytree(reference, run_dir)

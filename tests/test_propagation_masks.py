@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from davis_fixtures import moving_ellipses, write_davis
+from davis_fixtures import write_davis
 from rpmbench.baselines import baseline_masks, run_baseline
 from rpmbench.evaluation import evaluate_results
 from rpmbench.models import build_rpmnet

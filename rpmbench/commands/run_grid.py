@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from pathlib import Path
 
 from rpmbench import registry
 
@@ -69,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     execution = parser.add_argument_group("execution")
     execution.add_argument("--executor", choices=("local", "processes", "slurm"), default="local",
                            help="local: sequential; processes: --workers at once; slurm: submitit")
+    execution.add_argument("--overlays", type=Path, default=None, metavar="DIR",
+                           help="also draw each result computed now over its frames: DIR/<result id>/"
+                                "<sequence>.png (contact sheet) and .gif; pick results with --only "
+                                "(and --force for finished ones)")
     execution.add_argument("--workers", type=int, default=2, help="processes executor: pool size")
     execution.add_argument("--threads", type=int,
                            help="torch threads per job (default: all cores, divided among workers); "
@@ -91,8 +96,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve the config, run the grid, print Table 2."""
-    from pathlib import Path
-
     import yaml
 
     from rpmbench.grid.executors import ExecutorOptions, SlurmOptions
@@ -128,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     outcome = run_grid(grid, Path(args.results_dir), executor, only=args.only, force=args.force,
                        progress=not args.no_progress, reference_dir=Path(args.reference_dir),
+                       overlays=args.overlays,
                        lock=run_lock)  # one run per folder (rpmbench/runlock.py)
     print()
     print(outcome.markdown)

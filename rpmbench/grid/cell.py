@@ -61,6 +61,7 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
         propagation = dataclasses.replace(propagation, colour_space=trained_config.colour_space)
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: propagate_dataset(
         model, paths.davis_root, spec.data.split, out, propagation, progress=work.progress))
+    _write_overlays(spec, paths, work)
     scores = _score(spec, paths)
     height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale)
     return {
@@ -80,7 +81,18 @@ def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
 
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: run_baseline(
         spec.method, paths.davis_root, spec.data.split, out, spec.propagation, progress=work.progress))
+    _write_overlays(spec, paths, work)
     return _common(spec, _score(spec, paths), stats)
+
+
+def _write_overlays(spec: CellSpec, paths: Paths, work: Work) -> None:
+    """With ``work.overlays``: a contact sheet and a GIF per sequence of ``spec``'s predictions."""
+    if work.overlays is None:
+        return
+    from rpmbench.overlay import write_overlays
+
+    write_overlays(paths.davis_root, spec.data.split, paths.scratch / spec.stem / "predictions",
+                   Path(work.overlays) / spec.method)
 
 
 def _propagate_once(work: Path, propagate: Callable[[Path], Any]) -> dict[str, float]:

@@ -52,9 +52,11 @@ def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
     return specs
 
 
-def grid_work(grid: GridConfig, threads: int | None = None, progress: bool = True) -> Work:
-    """The execution settings the grid's ``train`` section carries (not part of any spec)."""
+def grid_work(grid: GridConfig, threads: int | None = None, progress: bool = True,
+              overlays: str | None = None) -> Work:
+    """The execution settings the grid's ``train`` section carries (not part of any spec), plus
+    where to draw the computed results' masks over their frames (``overlays``; None: nowhere)."""
     _, _, execution = split_train_config(grid.train)
     if "keep_checkpoints_at" in execution:
         execution["keep_checkpoints_at"] = tuple(execution["keep_checkpoints_at"])
-    return Work(threads=threads, progress=progress, **execution)
+    return Work(threads=threads, progress=progress, overlays=overlays, **execution)

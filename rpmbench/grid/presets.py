@@ -50,7 +50,8 @@ class DataConfig:
     """Where the grid's validation (and, for the built-in set, training) data comes from.
 
     ``source: builtin`` generates rpmbench's offline data set (``builtin_generator``,
-    ``builtin_size``, ``builtin_seed``) into the cache on first use and, with ``builtin_clips``, also trains on its real video clips;
+    ``builtin_size``, ``builtin_seed``) into the cache on first use and, with ``builtin_clips``,
+    also trains on its real video clips;
     ``source: davis`` uses a DAVIS-2017 folder at ``davis_root``. Cells train on the root's
     ``train.davis_splits`` plus any extra roots in ``train.data_roots`` (YouTube-VOS, videos).
     """

@@ -66,13 +66,15 @@ def table_context(grid: GridConfig, notes: Sequence[str] = ()) -> TableContext:
 def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
              only: Sequence[str] = (), force: bool = False, progress: bool = True,
              reference_dir: Path | None = None,
-             lock: Callable[[Path], AbstractContextManager[object]] | None = None) -> GridOutcome:
+             lock: Callable[[Path], AbstractContextManager[object]] | None = None,
+             overlays: Path | None = None) -> GridOutcome:
     """Run the pending results of ``grid`` under ``results_dir/<run>`` and write Table 2.
 
     Every check (config, cells, executor, data) happens before the first job starts and before
     ``lock(run_dir)`` (e.g. :func:`rpmbench.runlock.run_lock`) is taken, so a refused config leaves
     no folder behind. The header compares the run's environment with the committed reference
-    ``reference_dir/<run>`` if given.
+    ``reference_dir/<run>`` if given. With ``overlays``, every result computed now also gets its
+    predicted masks drawn over the frames under ``overlays/<result id>/`` (contact sheet + GIF).
     """
     start = time.perf_counter()
     executor.validate()
@@ -82,12 +84,12 @@ def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
     paths = grid_paths(grid, store.work)
     with lock(store.root) if lock is not None else contextlib.nullcontext():
         return _run_locked(grid, store, paths, all_specs, specs, executor, force, progress,
-                           reference_dir, start)
+                           reference_dir, start, overlays)
 
 
 def _run_locked(grid: GridConfig, store: RunStore, paths: Paths, all_specs: Sequence[CellSpec],
                 specs: Sequence[CellSpec], executor: ExecutorOptions, force: bool, progress: bool,
-                reference_dir: Path | None, start: float) -> GridOutcome:
+                reference_dir: Path | None, start: float, overlays: Path | None) -> GridOutcome:
     store.clean_staging()
     if force:
         _forget(store, specs)
@@ -96,8 +98,9 @@ def _run_locked(grid: GridConfig, store: RunStore, paths: Paths, all_specs: Sequ
     if progress:
         print(f"run-grid: {grid.run}: {len(specs)} result(s), {len(specs) - len(pending)} already done, "
               f"{len(pending)} to compute in {len(jobs)} job(s) ({executor.name} executor) -> {store.root}")
+    work = grid_work(grid, progress=progress, overlays=str(overlays) if overlays else None)
     context = RunContext(run_dir=store.root, davis_root=paths.davis_root, train_roots=paths.train_roots,
-                         preset=grid.name, work=grid_work(grid, progress=progress), keep_work=grid.keep_work)
+                         preset=grid.name, work=work, keep_work=grid.keep_work)
     execute(jobs, context, executor)
     results = [r for r in (store.read_result(spec.stem) for spec in all_specs) if r is not None]
     reference = read_results(reference_dir / grid.run) if reference_dir is not None else []

@@ -148,6 +148,7 @@ class Work:
     tensorboard: bool = False
     keep_checkpoints_at: tuple[int, ...] = ()
     progress: bool = True
+    overlays: str | None = None  # write <overlays>/<result id>/<sequence>.{png,gif} of each computed result
 
     def train_fields(self) -> dict[str, Any]:
         """The TrainConfig fields this execution sets (those TrainConfig has)."""
