@@ -11,6 +11,16 @@ from typing import Any
 _PACKAGES = ("torch", "torchvision", "numpy", "opencv-python-headless", "pillow", "mmcv")
 
 
+def portable_path(path: str | Path) -> str:
+    """``path`` as a result file may record it: relative to the working folder when inside it,
+    else its last two parts (a machine's folders never enter a committed file)."""
+    resolved = Path(path).expanduser().resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(Path(*resolved.parts[-2:]))
+
+
 def git_commit(repo: Path | None = None) -> str:
     """The current commit SHA (with ``-dirty`` if the tree has changes), or ``"unknown"``."""
     cwd = repo or Path(__file__).resolve().parent

@@ -1,9 +1,12 @@
-"""The one list of what a result can be: matching variants, propagation protocols, baselines.
+"""The one list of what a result can be: encoders, matching variants, propagation protocols,
+baselines.
 
-Every name the command line, the grid, the tests and the table use is an entry here (timm-style:
-adding an encoder, a variant, a protocol or a baseline is one :func:`_register` line), so nothing
-keeps its own copy; :mod:`rpmbench.models.resnet` builds its encoders from :data:`ENCODERS`. This
-module imports no torch, so ``--help`` and ``evaluate`` stay fast.
+Every name the command line, the grid, the studies, the tests and the table use is an entry here,
+and every entry that runs code names its implementation as a ``"module:function"`` builder,
+resolved only when it is used (:func:`resolve`): adding a matching variant, a protocol or a
+baseline is one :func:`register` call (plus, for a new mechanism, the function it names), and no
+other module keeps a list or an if-chain of names. This module imports no torch, so ``--help``
+and ``evaluate`` stay fast.
 
 A result id names what produced it::
 
@@ -16,10 +19,11 @@ Entries marked ``paper=False`` go beyond the paper: the table shows them in thei
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from rpmbench.errors import ConfigError
 
@@ -35,13 +39,13 @@ class Encoder:
 
 @dataclass(frozen=True)
 class MatchingVariant:
-    """A matching module (all layers ``kernel_size`` x ``kernel_size``): the RPMNetConfig fields it fixes."""
+    """A matching module: the :class:`~rpmbench.models.RPMNetConfig` fields it fixes (every
+    flow-predicting layer is :data:`rpmbench.models.matching.KERNEL_SIZE` square)."""
 
     name: str
     matching: str
     layers: int
     dilation: int = 1
-    kernel_size: int = 3
     paper: bool = True  # a row of Table 2
     description: str = ""
 
@@ -52,103 +56,136 @@ class MatchingVariant:
 
 @dataclass(frozen=True)
 class Protocol:
-    """A named way to propagate masks with a trained model: the PropagationConfig fields it sets."""
+    """A named way to propagate masks with a trained model.
+
+    ``builder`` propagates one sequence (the signature of
+    :func:`rpmbench.inference.protocols.flow`); ``settings`` are the
+    :class:`~rpmbench.inference.propagate.PropagationConfig` fields it fixes besides its name.
+    """
 
     name: str
+    builder: str
     settings: Mapping[str, Any] = field(default_factory=dict)
     paper: bool = True
     description: str = ""
 
+    def config_fields(self) -> dict[str, Any]:
+        """The PropagationConfig fields that select this protocol."""
+        return {"protocol": self.name, **self.settings}
+
 
 @dataclass(frozen=True)
 class Baseline:
-    """A method without a network, scored beside the cells (:mod:`rpmbench.baselines` runs it)."""
+    """A method without a network, scored beside the cells: ``builder`` predicts one sequence's
+    masks (the signature of :func:`rpmbench.inference.baselines.copy_first`)."""
 
     name: str
+    builder: str
+    paper: bool = True
     description: str = ""
 
 
-Entry = TypeVar("Entry", Encoder, MatchingVariant, Protocol, Baseline)
+_KINDS: dict[type, dict[str, Any]] = {Encoder: {}, MatchingVariant: {}, Protocol: {}, Baseline: {}}
 
 
-def _register(registry: dict[str, Entry], entry: Entry) -> None:
-    if entry.name in registry:
+def register(entry: Encoder | MatchingVariant | Protocol | Baseline) -> None:
+    """Add ``entry`` to its kind's list (a name may be registered once)."""
+    entries = _KINDS[type(entry)]
+    if entry.name in entries:
         raise ValueError(f"registry entry {entry.name!r} registered twice")
-    registry[entry.name] = entry
+    entries[entry.name] = entry
 
 
-_ENCODERS: dict[str, Encoder] = {}
-_VARIANTS: dict[str, MatchingVariant] = {}
-_PROTOCOLS: dict[str, Protocol] = {}
-_BASELINES: dict[str, Baseline] = {}
+def resolve(builder: str) -> Callable[..., Any]:
+    """The function a ``"module:function"`` builder names (imported on first use)."""
+    module, _, name = builder.partition(":")
+    return getattr(importlib.import_module(module), name)
+
 
 # Table 2's columns, in the paper's order (Table 1's ResNets).
-_register(_ENCODERS, Encoder("resnet18", "basic", (2, 2, 2, 2)))
-_register(_ENCODERS, Encoder("resnet34", "basic", (3, 4, 6, 3)))
-_register(_ENCODERS, Encoder("resnet50", "bottleneck", (3, 4, 6, 3)))
-_register(_ENCODERS, Encoder("resnet101", "bottleneck", (3, 4, 23, 3)))
+register(Encoder("resnet18", "basic", (2, 2, 2, 2)))
+register(Encoder("resnet34", "basic", (3, 4, 6, 3)))
+register(Encoder("resnet50", "bottleneck", (3, 4, 6, 3)))
+register(Encoder("resnet101", "bottleneck", (3, 4, 23, 3)))
 
 # Table 2's rows, top to bottom.
-_register(_VARIANTS, MatchingVariant("deformable-l3", "deformable", 3, description="Table 1's module"))
-_register(_VARIANTS, MatchingVariant("standard-l1", "standard", 1))
-_register(_VARIANTS, MatchingVariant("standard-l3", "standard", 3))
-_register(_VARIANTS, MatchingVariant("standard-l5", "standard", 5))
-_register(_VARIANTS, MatchingVariant("dilated-d3-l3", "dilated", 3, dilation=3))
-_register(_VARIANTS, MatchingVariant("dilated-d6-l3", "dilated", 3, dilation=6))
-_register(_VARIANTS, MatchingVariant("dilated-d9-l3", "dilated", 3, dilation=9))
-# Beyond the paper (issue 14): a soft-argmax base flow from a local cost volume plus a learned residual.
-_register(_VARIANTS, MatchingVariant("corr-l3", "corr", 3, paper=False,
-                                     description="cost-volume soft-argmax base flow + residual"))
+register(MatchingVariant("deformable-l3", "deformable", 3, description="Table 1's module"))
+register(MatchingVariant("standard-l1", "standard", 1))
+register(MatchingVariant("standard-l3", "standard", 3))
+register(MatchingVariant("standard-l5", "standard", 5))
+register(MatchingVariant("dilated-d3-l3", "dilated", 3, dilation=3))
+register(MatchingVariant("dilated-d6-l3", "dilated", 3, dilation=6))
+register(MatchingVariant("dilated-d9-l3", "dilated", 3, dilation=9))
+# Beyond the paper: a soft-argmax base flow from a local cost volume plus a learned residual.
+register(MatchingVariant("corr-l3", "corr", 3, paper=False,
+                         description="cost-volume soft-argmax base flow + residual"))
 
-# The paper's protocol: the matching module's flow between frames t-1 and t warps the soft mask.
-_register(_PROTOCOLS, Protocol("flow", {"protocol": "flow"}, description="the paper's frame-to-frame flow propagation"))
-# Beyond the paper (rpmbench.propagation / rpmbench.memory): the protocol of RPM-Net's peers.
-_register(_PROTOCOLS, Protocol("memory", {"protocol": "memory"}, paper=False,
-                               description="memory read-out: the target matched against frame 0 and recent frames"))
-_register(_PROTOCOLS, Protocol("fusion", {"protocol": "fusion"}, paper=False,
-                               description="the flow warp and the memory read-out, mixed"))
+_PROTOCOLS_MODULE = "rpmbench.inference.protocols"
+# The paper's protocol (arXiv version): the matching module's flow between frames t-1 and t warps the soft mask.
+register(Protocol("flow", f"{_PROTOCOLS_MODULE}:flow",
+                  description="the paper's frame-to-frame flow propagation (arXiv version)"))
+# Beyond the paper: the protocol of RPM-Net's peers, and one reading of the WACV version's online update.
+register(Protocol("memory", f"{_PROTOCOLS_MODULE}:memory", paper=False,
+                  description="memory read-out: the target matched against frame 0 and recent frames"))
+register(Protocol("fusion", f"{_PROTOCOLS_MODULE}:fusion", paper=False,
+                  description="the flow warp and the memory read-out, mixed (one reading of the "
+                              "WACV version's online update)"))
 
-_register(_BASELINES, Baseline("copy-first", "the first-frame mask for every frame"))
-_register(_BASELINES, Baseline("copy-previous", "zero flow: RPM-Net's pipeline with no motion"))
-_register(_BASELINES, Baseline("optical-flow", "OpenCV DIS optical flow, chained frame to frame"))
-_register(_BASELINES, Baseline("pixels", "memory propagation on raw Lab pixels (beyond the paper)"))
+_BASELINES_MODULE = "rpmbench.inference.baselines"
+register(Baseline("copy-first", f"{_BASELINES_MODULE}:copy_first", description="the first-frame mask for every frame"))
+register(Baseline("copy-previous", f"{_BASELINES_MODULE}:copy_previous",
+                  description="zero flow: RPM-Net's pipeline with no motion"))
+register(Baseline("optical-flow", f"{_BASELINES_MODULE}:optical_flow",
+                  description="OpenCV DIS optical flow, chained frame to frame"))
+register(Baseline("pixels", f"{_BASELINES_MODULE}:pixels", paper=False,
+                  description="memory propagation on raw Lab pixels (beyond the paper)"))
 
-ENCODERS: Mapping[str, Encoder] = MappingProxyType(_ENCODERS)
+ENCODERS: Mapping[str, Encoder] = MappingProxyType(_KINDS[Encoder])
 #: The embedding networks (Table 2's columns), in the paper's order.
-BACKBONES: tuple[str, ...] = tuple(_ENCODERS)
-VARIANTS: Mapping[str, MatchingVariant] = MappingProxyType(_VARIANTS)
-PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(_PROTOCOLS)
-BASELINES: tuple[str, ...] = tuple(_BASELINES)
+BACKBONES: tuple[str, ...] = tuple(ENCODERS)
+VARIANTS: Mapping[str, MatchingVariant] = MappingProxyType(_KINDS[MatchingVariant])
+PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(_KINDS[Protocol])
+#: Baseline name -> entry (iterating gives the names, in registration order).
+BASELINES: Mapping[str, Baseline] = MappingProxyType(_KINDS[Baseline])
 PAPER_PROTOCOL = "flow"
 #: Table 2's rows (the paper's matching variants), top to bottom.
-TABLE2_ROWS: tuple[str, ...] = tuple(name for name, v in _VARIANTS.items() if v.paper)
+TABLE2_ROWS: tuple[str, ...] = tuple(name for name, v in VARIANTS.items() if v.paper)
 #: The "beyond the paper" entries a grid adds by default: every non-paper matching variant under
 #: the paper's protocol, and the deformable cell under every non-paper protocol.
 BEYOND_DEFAULT: tuple[str, ...] = (
-    *(name for name, v in _VARIANTS.items() if not v.paper),
-    *(f"deformable-l3@{name}" for name, p in _PROTOCOLS.items() if not p.paper),
+    *(name for name, v in VARIANTS.items() if not v.paper),
+    *(f"deformable-l3@{name}" for name, p in PROTOCOLS.items() if not p.paper),
 )
 
 
 def variant(name: str) -> MatchingVariant:
     """The matching variant ``name``; ConfigError lists the registered ones."""
-    if name not in _VARIANTS:
-        raise ConfigError(f"unknown matching variant {name!r}; registered: {', '.join(_VARIANTS)}")
-    return _VARIANTS[name]
+    if name not in VARIANTS:
+        raise ConfigError(f"unknown matching variant {name!r}; registered: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def variant_id(matching: str, layers: int, dilation: int = 1) -> str:
+    """The registered variant with these model fields (``standard-l3``), else a readable id of the
+    same form (``standard-l2``, ``dilated-d2-l3``) for a configuration outside the registry."""
+    for entry in VARIANTS.values():
+        if (entry.matching, entry.layers, entry.dilation) == (matching, layers, dilation):
+            return entry.name
+    return f"{matching}-d{dilation}-l{layers}" if dilation != 1 else f"{matching}-l{layers}"
 
 
 def protocol(name: str) -> Protocol:
     """The propagation protocol ``name``; ConfigError lists the registered ones."""
-    if name not in _PROTOCOLS:
-        raise ConfigError(f"unknown propagation protocol {name!r}; registered: {', '.join(_PROTOCOLS)}")
-    return _PROTOCOLS[name]
+    if name not in PROTOCOLS:
+        raise ConfigError(f"unknown propagation protocol {name!r}; registered: {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
 
 
 def baseline(name: str) -> Baseline:
     """The baseline ``name``; ConfigError lists the registered ones."""
-    if name not in _BASELINES:
-        raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(_BASELINES)}")
-    return _BASELINES[name]
+    if name not in BASELINES:
+        raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    return BASELINES[name]
 
 
 def parse_entry(entry: str) -> tuple[MatchingVariant, Protocol]:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rpmbench.errors import ConfigError
-from rpmbench.figures.offsets import (_named_checkpoint, centroid_motion, correspondence_errors, object_feature_pixels,
+from rpmbench.viz.offsets import (_named_checkpoint, centroid_motion, correspondence_errors, object_feature_pixels,
                                       offset_magnitudes, to_markdown)
 from rpmbench.ops import sampling_locations
 
@@ -85,8 +85,8 @@ def test_untrained_models_measure_zero_offsets_and_zero_flow_end_to_end(tmp_path
     # and layer 109's error equals zero flow's, through the whole CLI (checkpoint -> CSV/MD).
     from davis_fixtures import moving_ellipses, write_davis
 
-    from rpmbench.figures.figure2 import load_model
-    from rpmbench.figures.offsets import main
+    from rpmbench.viz.figure2 import load_model
+    from rpmbench.viz.offsets import main
     from rpmbench.models import RPMNet, RPMNetConfig
     from rpmbench.training import TrainConfig
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from rpmbench.errors import ConfigError
-from rpmbench.figures.figure2 import (ZOOM, SequencePanel, bilinear, carry_target, on_object, target_pixel, feature_to_image, image_to_feature,
+from rpmbench.viz.figure2 import (ZOOM, SequencePanel, bilinear, carry_target, on_object, target_pixel, feature_to_image, image_to_feature,
                                       pca_rgb, plot_figure2, start_target, target_sampling_points, zoom_window)
-from rpmbench.figures.table2 import beats_copy_previous, model_cells, plot_table2, side_by_side
+from rpmbench.viz.table2 import beats_copy_previous, model_cells, plot_table2, side_by_side
 
 
 def test_pca_of_rank_one_features_varies_only_along_the_first_component() -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.grid.plan import plan_grid
-from rpmbench.grid.presets import PRESETS, load_grid_config, preset_path
+from rpmbench.experiments.plan import plan_grid
+from rpmbench.experiments.presets import PRESETS, load_grid_config, preset_path
 
 
 @pytest.mark.parametrize("name", [name for name in PRESETS if name != "quick"])
@@ -93,7 +93,7 @@ def test_a_spec_refuses_paths_and_execution_settings() -> None:
 
 
 def test_table_header_states_the_settings_as_run() -> None:
-    from rpmbench.grid.runner import run_settings
+    from rpmbench.experiments.runner import run_settings
 
     quick = run_settings(load_grid_config("quick"))
     assert quick.startswith("1000 steps x 4 crops of 128x128") and quick.endswith("at 1x resolution on cpu")

@@ -14,9 +14,9 @@ import pytest
 
 from rpmbench.cli import main
 from rpmbench.errors import ConfigError, DataError
-from rpmbench.grid.executors import ExecutorOptions, SlurmOptions
-from rpmbench.grid.presets import load_grid_config
-from rpmbench.grid.runner import run_grid
+from rpmbench.experiments.executors import ExecutorOptions, SlurmOptions
+from rpmbench.experiments.presets import load_grid_config
+from rpmbench.experiments.runner import run_grid
 
 # Two learned cells (two matching types, the smallest backbone) and one baseline.
 SMOKE = {"rows": ["deformable-l3", "standard-l1"], "backbones": ["resnet18"],
@@ -61,7 +61,7 @@ def test_per_frame_scores_give_the_per_sequence_means_and_plot(reference: Path) 
     """Each result stores every scored object-frame; their means are the per-object J/F it reports."""
     import pandas as pd
 
-    from rpmbench.figures.over_time import load_per_frame, plot_j_over_time
+    from rpmbench.viz.over_time import load_per_frame, plot_j_over_time
 
     payload = json.loads(next((reference / "cells").glob("resnet18-deformable-l3-s0-*.json")).read_text())
     frames = pd.DataFrame(payload["per_frame"])
@@ -133,7 +133,7 @@ def test_submitit_path_gives_the_same_table(reference: Path, tmp_path: Path, clu
 
 def test_checkpoint_requeues_the_same_job() -> None:
     pytest.importorskip("submitit")
-    from rpmbench.grid.executors import CellTask
+    from rpmbench.experiments.executors import CellTask
 
     delayed = CellTask().checkpoint("job", "context")
     assert isinstance(delayed.function, CellTask) and delayed.args == ("job", "context")

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from rpmbench.grid.table import TableContext, summarise, to_csv, to_markdown
+from rpmbench.experiments.table import TableContext, summarise, to_csv, to_markdown
 from rpmbench.paper import paper_table2
 
 CONTEXT = TableContext(
@@ -114,12 +114,10 @@ def test_beyond_the_paper_block_and_baseline_verdict() -> None:
             "below: resnet50-deformable-l3 30.0.") in markdown
 
 
-def test_beyond_rows_are_a_separate_block(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_beyond_rows_are_a_separate_block(register) -> None:
     from rpmbench import registry
 
-    protocols = dict(registry.PROTOCOLS)
-    protocols["hard"] = registry.Protocol("hard", {"mode": "hard"}, paper=False)
-    monkeypatch.setattr(registry, "_PROTOCOLS", protocols)
+    register(registry.Protocol("hard", "rpmbench.inference.protocols:flow", {"mode": "hard"}, paper=False))
     context = TableContext(**{**CONTEXT.__dict__, "rows": ["deformable-l3"], "beyond": ["deformable-l3@hard"]})
     results = [*RESULTS, _result("resnet18-deformable-l3@hard", 0.5, 0.6)]
     table = summarise(results, context, paper_table2())

@@ -1,4 +1,4 @@
-"""Memory propagation (rpmbench.memory) against a dense float64 reference and hand-computed cases."""
+"""Memory propagation (rpmbench.inference.memory) against a dense float64 reference and hand-computed cases."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from davis_fixtures import write_davis
-from rpmbench.baselines import baseline_masks, run_baseline
+from rpmbench.inference.baselines import baseline_masks, run_baseline
 from rpmbench.errors import ConfigError
 from rpmbench.evaluation import jaccard
-from rpmbench.memory import MEMORY_PRESETS, MemoryConfig, memory_frames, memory_readout
+from rpmbench.inference.memory import MEMORY_PRESETS, MemoryConfig, memory_frames, memory_readout
 from rpmbench.models import build_rpmnet
-from rpmbench.propagation import PropagationConfig, propagate_dataset, propagate_sequence
+from rpmbench.inference.propagate import PropagationConfig, propagate_dataset, propagate_sequence
 
 
 def dense_readout(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
@@ -62,9 +62,9 @@ def test_readout_matches_dense_float64_reference(affinity: str, radius: int, top
 
 def test_readout_in_chunks_of_one_tile_matches_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tile chunking (bounded memory at 480p) changes nothing: one 8x8 tile per chunk here."""
-    import rpmbench.memory
+    import rpmbench.inference.memory
 
-    monkeypatch.setattr(rpmbench.memory, "_SCORE_BUDGET", 1)
+    monkeypatch.setattr(rpmbench.inference.memory, "_SCORE_BUDGET", 1)
     generator = torch.Generator().manual_seed(7)
     query, keys = torch.randn(3, 17, 19, generator=generator), torch.randn(2, 3, 17, 19, generator=generator)
     values = torch.rand(2, 2, 17, 19, generator=generator)
@@ -153,7 +153,7 @@ def test_fusion_weight_ends_are_the_flow_and_memory_protocols() -> None:
     ("topk", 0, "topk must be >= 1"), ("radius", -1, "radius must be >= 0"),
     ("temperature", 0.0, "temperature must be > 0"), ("temperature", -1.0, "temperature must be > 0"),
     ("affinity", "dot", "affinity must be one of"), ("context", -1, "context must be >= 0"),
-    ("protocol", "online", "protocol must be one of"), ("fusion_weight", 1.5, "fusion_weight"),
+    ("protocol", "online", "unknown propagation protocol .online.; registered"), ("fusion_weight", 1.5, "fusion_weight"),
     ("warp_resolution", "full", "warp_resolution must be one of"),
 ])
 def test_bad_parameters_refused_before_any_work(tmp_path: Path, field: str, value: object,

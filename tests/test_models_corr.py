@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
 import torch
 
 from rpmbench.models import build_rpmnet
@@ -76,3 +78,29 @@ def test_untrained_corr_model_follows_the_base_flow_and_is_deterministic() -> No
     torch.testing.assert_close(out.flow, local_soft_argmax(target_features, reference_features, CORR_RADIUS))
     assert out.warped.shape == (2, 3, 16, 16) and len(out.sampling) == 4
     assert torch.equal(out.warped, again.warped)
+
+
+def test_frame_size_warp_uses_the_cost_volume_base_flow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`warp_resolution=frame` warps by the same flow as the feature-size warp (base flow included),
+    upsampled x4: an untrained corr model's flow is its cost volume's soft-argmax, not zero."""
+    from rpmbench.inference.propagate import PropagationConfig, propagate_sequence, upsample_flow
+    from rpmbench.models import build_rpmnet
+
+    torch.manual_seed(0)
+    model = build_rpmnet("resnet18", matching="corr", backend="reference").eval()
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 32, 48, 3), dtype=np.uint8)
+    first = np.zeros((32, 48), np.uint8)
+    first[8:20, 10:30] = 1
+    warped_by = []
+    original = model.matching.warp.forward
+    monkeypatch.setattr(model.matching.warp, "forward",
+                        lambda payload, flow: warped_by.append(flow) or original(payload, flow))
+    propagate_sequence(model, frames, first, PropagationConfig(warp_resolution="frame"))
+    frame_flows, warped_by[:] = list(warped_by), []
+    propagate_sequence(model, frames, first, PropagationConfig())
+    feature_flows = list(warped_by)
+    assert len(frame_flows) == len(feature_flows) == 2
+    for at_frame, at_feature in zip(frame_flows, feature_flows):
+        assert at_feature.abs().mean() > 0.05  # the base flow of random features is not zero
+        torch.testing.assert_close(at_frame, upsample_flow(at_feature.float(), (32, 48)))

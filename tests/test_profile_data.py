@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rpmbench.baselines import run_baseline
+from rpmbench.inference.baselines import run_baseline
 from rpmbench.cli import main
 from rpmbench.data.davis import DavisDataset
 from rpmbench.data.profile import area_statistics, baseline_scores, flow_magnitudes

@@ -13,7 +13,7 @@ from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.cli import main
 from rpmbench.data.palette import davis_palette
 from rpmbench.models import RPMNetConfig, build_rpmnet
-from rpmbench.overlay import overlay_masks, sheet_indices
+from rpmbench.viz.overlay import overlay_masks, sheet_indices
 from rpmbench.training.checkpoint import save_checkpoint
 from rpmbench.training.config import TrainConfig
 

@@ -5,10 +5,11 @@ import pytest
 
 from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.grid.overrides import apply_overrides, flatten, parse_assignment
-from rpmbench.grid.plan import plan_grid
-from rpmbench.grid.presets import load_grid_config
-from rpmbench.grid.spec import config_hash
+from rpmbench.experiments.overrides import apply_overrides, flatten, parse_assignment
+from rpmbench.experiments.plan import plan_grid
+from rpmbench.experiments.presets import load_grid_config
+from rpmbench.experiments.spec import config_hash
+from rpmbench.models.matching import KERNEL_SIZE
 from rpmbench.paper import paper_table2
 
 
@@ -19,7 +20,7 @@ def test_28_unique_cells_cover_the_paper_table() -> None:
     ours = set()
     for spec in specs:
         variant, _ = registry.parse_entry(spec.method.split("-", 1)[1])
-        ours.add((variant.matching, variant.kernel_size, variant.dilation, variant.layers,
+        ours.add((variant.matching, KERNEL_SIZE, variant.dilation, variant.layers,
                   spec.train.model.backbone))
     paper = set(paper_table2()[["matching", "kernel_size", "dilation", "layers", "backbone"]]
                 .itertuples(index=False, name=None))
@@ -52,11 +53,9 @@ def test_unknown_entries_are_config_errors(name: str, message: str) -> None:
         registry.parse_entry(name)
 
 
-def test_a_new_protocol_is_one_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_protocol_is_one_registry_entry(register) -> None:
     """Registering a protocol makes `ROW@NAME` plannable: the same training run, another propagation."""
-    protocols = dict(registry.PROTOCOLS)
-    protocols["hard"] = registry.Protocol("hard", {"mode": "hard"}, paper=False)
-    monkeypatch.setattr(registry, "_PROTOCOLS", protocols)
+    register(registry.Protocol("hard", "rpmbench.inference.protocols:flow", {"mode": "hard"}, paper=False))
     grid = load_grid_config("smoke", overrides={"backbones": ["resnet18"], "rows": ["deformable-l3"],
                                                  "beyond": ["deformable-l3@hard"], "baselines": []})
     flow, hard = plan_grid(grid)
@@ -85,15 +84,9 @@ def test_registry_imports_no_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, rpmbench.registry, rpmbench.grid.presets; print('torch' in sys.modules)"
+    code = "import sys, rpmbench.registry, rpmbench.experiments.presets; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
-
-
-def test_baseline_module_runs_the_registry_names() -> None:
-    from rpmbench import baselines
-
-    assert baselines.BASELINES is registry.BASELINES
 
 
 def test_hash_ignores_key_order_and_tracks_values() -> None:

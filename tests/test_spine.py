@@ -19,13 +19,14 @@ from rpmbench import registry
 from rpmbench.cli import main
 from rpmbench.data.davis import DavisDataset
 from rpmbench.data.palette import read_palette_png
-from rpmbench.grid.cell import CellJob, RunContext, result_provenance, run_cell, run_job
-from rpmbench.grid.plan import plan_grid
-from rpmbench.grid.presets import load_grid_config
-from rpmbench.grid.reference import environment_notes
-from rpmbench.grid.runner import grid_paths
-from rpmbench.grid.spec import CellSpec, DataChoice, Paths, Work
-from rpmbench.propagation import PropagationConfig
+from rpmbench.experiments.cell import CellJob, RunContext, result_provenance, run_cell, run_job
+from rpmbench.experiments.plan import plan_grid
+from rpmbench.experiments.presets import load_grid_config
+from rpmbench.experiments.reference import environment_notes
+from rpmbench.experiments.runner import grid_paths
+from rpmbench.experiments.spec import CellSpec, DataChoice, Paths, Work
+from rpmbench.inference.propagate import PropagationConfig
+from rpmbench.models.matching import KERNEL_SIZE
 
 TOY = ["--set", "backbones=[resnet18]", "--set", "rows=[deformable-l3]", "--set", "baselines=[copy-previous]",
        "--set", "train.steps=1", "--set", "train.batch_size=1", "--set", "train.crop_size=32",
@@ -83,7 +84,7 @@ def test_result_records_where_each_step_ran() -> None:
 def test_train_and_run_grid_share_the_default_training_data() -> None:
     """Issue 15: `train` always added the built-in clips, `run-grid` only with data.builtin_clips."""
     from rpmbench.commands.train import default_data_roots, load_train_config
-    from rpmbench.grid.presets import GridConfig
+    from rpmbench.experiments.presets import GridConfig
 
     config = load_train_config([], [])
     grid = GridConfig()
@@ -95,14 +96,12 @@ def test_train_and_run_grid_share_the_default_training_data() -> None:
 
 
 @pytest.mark.slow
-def test_one_training_run_serves_every_protocol(root: Path, tmp_path: Path,
+def test_one_training_run_serves_every_protocol(root: Path, tmp_path: Path, register,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Train once, propagate N ways: a registered protocol reuses the cell's trained model."""
     from rpmbench.training import loop
 
-    protocols = dict(registry.PROTOCOLS)
-    protocols["hard"] = registry.Protocol("hard", {"mode": "hard"}, paper=False)
-    monkeypatch.setattr(registry, "_PROTOCOLS", protocols)
+    register(registry.Protocol("hard", "rpmbench.inference.protocols:flow", {"mode": "hard"}, paper=False))
     grid = load_grid_config("smoke", overrides={
         "backbones": ["resnet18"], "rows": ["standard-l1"], "beyond": ["standard-l1@hard"], "baselines": [],
         "train.model.backend": "reference", "train.short_side": None})
@@ -124,7 +123,7 @@ def test_learning_evidence_runs_the_grid_cell(root: Path, tmp_path: Path) -> Non
     """`train --evidence-seeds` computes through run_cell: its numbers are the grid's."""
     from rpmbench.models import RPMNetConfig
     from rpmbench.training import TrainConfig
-    from rpmbench.training.evidence import learning_evidence
+    from rpmbench.experiments.studies.evidence import learning_evidence
 
     config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"), data_roots=[str(root)],
                          short_side=None, crop_size=32, batch_size=2, steps=2, checkpoint_every=2)
@@ -170,7 +169,7 @@ def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path) -> None:
     for name in registry.BEYOND_DEFAULT:
         variant, protocol = registry.parse_entry(name)
         label = variant.matching.capitalize() + ("" if protocol.paper else f" @{protocol.name}")
-        assert f"| {label} | {variant.kernel_size}/{variant.dilation} | {variant.layers} |" in beyond
+        assert f"| {label} | {KERNEL_SIZE}/{variant.dilation} | {variant.layers} |" in beyond
     assert "not run" not in markdown
     cell, = (results / "paper-grid" / "cells").glob("resnet18-deformable-l3-s0-*.json")
     payload = json.loads(cell.read_text())

@@ -14,7 +14,7 @@ from rpmbench import registry
 from rpmbench.errors import ConfigError
 from rpmbench.models import RPMNetConfig
 from rpmbench.training import TrainConfig
-from rpmbench.training.curves import curve_point, learning_curves, variant_model_fields
+from rpmbench.experiments.studies.curves import curve_point, learning_curves, variant_model_fields
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,16 @@ def test_curves_table_summary_plot_and_reuse(root: Path, tmp_path: Path) -> None
                            "model": RPMNetConfig("resnet18", "deformable", backend="reference")})
     with pytest.raises(ConfigError, match="another config"):
         curve_point(other, final.parent, 2, root, tmp_path / "fresh-eval")
+
+
+def test_evidence_results_are_named_by_the_registered_variant() -> None:
+    """standard-l1 and standard-l3 evidence runs get distinct result ids (they used to share one)."""
+    from rpmbench.experiments.studies.evidence import model_id
+    from rpmbench.models import RPMNetConfig
+    from rpmbench.training import TrainConfig
+
+    ids = [model_id(TrainConfig(model=RPMNetConfig("resnet18", matching, layers, dilation)))
+           for matching, layers, dilation in [("standard", 1, 1), ("standard", 3, 1), ("dilated", 3, 6),
+                                              ("standard", 2, 1)]]
+    assert ids == ["resnet18-standard-l1", "resnet18-standard-l3", "resnet18-dilated-d6-l3",
+                   "resnet18-standard-l2"]

@@ -13,10 +13,10 @@ from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.errors import ConfigError, TrainingDivergedError
 from rpmbench.evaluation import evaluate_results
 from rpmbench.models import RPMNetConfig
-from rpmbench.propagation import PropagationConfig, propagate_dataset
+from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
 from rpmbench.training import TrainConfig, load_checkpoint_model, train
 from rpmbench.training import loop as loop_module
-from rpmbench.training.colour import rgb_to_lab
+from rpmbench.data.colour import rgb_to_lab
 from rpmbench.training.frames import PairBatches, discover_sequences
 
 

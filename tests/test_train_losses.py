@@ -70,7 +70,7 @@ def test_training_step_without_options_is_the_plain_loss() -> None:
     plain = training_step(model, pairs[0], pairs[1], config)
     blurred = training_step(model, pairs[0], pairs[1], TrainConfig(model=model.config, loss_blur_sigmas=[1.0, 2.0]))
     assert torch.isfinite(blurred) and not torch.equal(plain, blurred)
-    from rpmbench.training.colour import to_network_input
+    from rpmbench.data.colour import to_network_input
 
     out = model(to_network_input(pairs[1], "lab"), to_network_input(pairs[0], "lab"))
     expected = F.huber_loss(out.warped, model.downsample_payload(to_network_input(pairs[1], "lab")), delta=1.0)

@@ -13,7 +13,7 @@ repeats after a warm-up, then bilinear upsampling and argmax of a (K+1)-channel 
   flow     one embedding pass of the new frame, the matching module on (frame t, frame t-1)
            features and layer 109 warping the soft mask (the paper's protocol)
   memory   one embedding pass and the memory read-out against 1 + --context memory frames
-           (rpmbench/memory.py with its defaults; beyond the paper)
+           (rpmbench/inference/memory.py with its defaults; beyond the paper)
   pixels   the pixels baseline: Lab conversion, area-averaging to H/4 and the memory read-out
            (first + last 7, top-10, radius 12); no network, so one row whatever --backbones
 Each row runs in a fresh process; its peak memory is the increase of the process's maximum
@@ -52,7 +52,7 @@ def _measure(protocol: str, backbone: str, options: dict[str, Any]) -> dict[str,
     import torch.nn.functional as F
 
     from rpmbench.bench.timing import median_seconds
-    from rpmbench.memory import MEMORY_PRESETS, MemoryConfig, memory_readout, pixel_features
+    from rpmbench.inference.memory import MEMORY_PRESETS, MemoryConfig, memory_readout, pixel_features
     from rpmbench.models import build_rpmnet
 
     device = torch.device(options["device"])

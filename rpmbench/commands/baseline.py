@@ -8,12 +8,12 @@ from pathlib import Path
 HELP = "write baseline predictions (copy-first, copy-previous, optical-flow, pixels) in the results layout"
 DESCRIPTION = """\
 Baselines that bound the learned cells from below, run through the same propagation machinery
-as RPM-Net (see rpmbench/baselines.py):
+as RPM-Net (see rpmbench/inference/baselines.py):
   copy-first      the first-frame masks for every frame
   copy-previous   zero flow (RPM-Net's pipeline with a matching module that sees no motion)
   optical-flow    OpenCV DIS optical flow chained frame to frame
   pixels          no network: raw Lab pixels at H/4 with a first + last-7 frame memory
-                  (beyond the paper; the memory protocol of CRW / DINO, see rpmbench/memory.py)
+                  (beyond the paper; the memory protocol of CRW / DINO, see rpmbench/inference/memory.py)
 
 examples:
   python -m rpmbench baseline --name optical-flow --out runs/baselines/optical-flow --evaluate
@@ -24,7 +24,7 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from rpmbench.registry import BASELINES
 
-    parser.add_argument("--name", required=True, choices=BASELINES)
+    parser.add_argument("--name", required=True, choices=list(BASELINES))
     parser.add_argument("--davis-root", type=Path, default=None,
                         help="DAVIS-2017-layout root (default: the built-in data set)")
     parser.add_argument("--split", default="val", help="split file in ImageSets/2017 (default: val)")
@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.baselines import run_baseline
-    from rpmbench.propagation import PropagationConfig
+    from rpmbench.inference.baselines import run_baseline
+    from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.data.builtin import ensure_builtin_dataset
 
     root = args.davis_root or ensure_builtin_dataset()

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rpmbench.commands.train import load_train_config
-    from rpmbench.training.curves import learning_curves
+    from rpmbench.experiments.studies.curves import learning_curves
 
     base = load_train_config([], [*RECIPE, *args.set])
     table = learning_curves(base, args.variants, args.seeds, args.steps, args.work, args.out,

@@ -10,13 +10,13 @@ DESCRIPTION = """\
 Semi-supervised video object segmentation: for every sequence of the split, the first frame's
 ground-truth masks are propagated frame by frame and each frame's argmax is written as a DAVIS
 palette PNG under <out>/<sequence>/<frame>.png, the layout the official evaluation reads
-(see rpmbench/propagation.py). --protocol chooses how a mask reaches frame t:
+(see rpmbench/inference/propagate.py). --protocol chooses how a mask reaches frame t:
   flow     the paper's protocol (default): the matching module's flow between frames t-1 and t
            warps the t-1 soft mask (layer 109)
   memory   beyond the paper, the protocol of CRW / DINO / MAST: the target's embedding is matched
            against frame 0 and the last --context frames within --radius feature pixels, the
            --topk best candidates softmax-weighted (defaults: DINO's first + 7 recent, top-5,
-           neighbourhood 12, cosine, temperature 0.1; see rpmbench/memory.py)
+           neighbourhood 12, cosine, temperature 0.1; see rpmbench/inference/memory.py)
   fusion   beyond the paper, one interpretation of the paper's online update (which the paper
            does not describe): --fusion-weight x memory read-out + the rest x the flow warp
 --evaluate scores the result; its CSVs go to --scores-dir (default: <out>-scores beside the
@@ -33,7 +33,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rpmbench.memory import AFFINITIES, MemoryConfig
+    from rpmbench.inference.memory import AFFINITIES, MemoryConfig
     from rpmbench.registry import PROTOCOLS
 
     parser.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint.pt written by train")
@@ -51,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frames of a sequence embedded per forward pass (default: 8; more on a GPU)")
     protocol = parser.add_argument_group("protocol (memory and fusion are beyond the paper)")
     protocol.add_argument("--protocol", default="flow", choices=list(PROTOCOLS),
-                          help="how masks reach the next frame (default: flow, the paper's)")
+                          help="a registered protocol: how masks reach the next frame (default: flow, "
+                               "the paper's); the settings a registered protocol fixes win over the "
+                               "flags below")
     defaults = MemoryConfig()
     protocol.add_argument("--context", type=int, default=defaults.context,
                           help=f"recent frames in memory besides frame 0 (default: {defaults.context})")
@@ -78,14 +80,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.propagation import PropagationConfig, propagate_dataset
+    from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
     from rpmbench.training import load_checkpoint_model
 
-    config = PropagationConfig(device=args.device, precision=args.precision, mode=args.mode,
-                               scale=args.scale, batch_frames=args.batch_frames, protocol=args.protocol,
-                               context=args.context, topk=args.topk, radius=args.radius,
-                               temperature=args.temperature, affinity=args.affinity,
-                               fusion_weight=args.fusion_weight, warp_resolution=args.warp_resolution)
+    from rpmbench.registry import protocol
+
+    fields = dict(device=args.device, precision=args.precision, mode=args.mode, scale=args.scale,
+                  batch_frames=args.batch_frames, context=args.context, topk=args.topk, radius=args.radius,
+                  temperature=args.temperature, affinity=args.affinity, fusion_weight=args.fusion_weight,
+                  warp_resolution=args.warp_resolution)
+    config = PropagationConfig(**{**fields, **protocol(args.protocol).config_fields()})
     config.validate()  # before the checkpoint and the data are read
     model, train_config = load_checkpoint_model(args.checkpoint, args.device)
     config.colour_space = train_config.colour_space
@@ -94,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"propagated {stats.frames} frames at {stats.fps:.1f} frames/s into {args.out} "
           f"(protocol {config.protocol})")
     if args.overlay is not None:
-        from rpmbench.overlay import write_overlays
+        from rpmbench.viz.overlay import write_overlays
 
         write_overlays(root, args.split, args.out, args.overlay)
         print(f"overlays (contact sheet PNG + GIF per sequence) in {args.overlay}")

@@ -17,7 +17,7 @@ generators (--generator):
   affine  rigid photo sprites on smooth affine paths (the first built-in set; default)
   deform  articulated, deforming objects with motion blur, approach/recede, camera pan/zoom/shake,
           illumination change, same-photo twins and decoys, occluders, leaving and re-entering,
-          calibrated against real DAVIS footage (rpmbench/data/deform.py, issue 13)
+          calibrated against real DAVIS footage (rpmbench/data/deform.py)
 
 sizes:                  affine                               deform
   small   128x224 frames, 6 train + 4 val x 16 frames    6 train + 8 val x 32 frames

@@ -42,14 +42,14 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from rpmbench.atomic import atomic_path
-    from rpmbench.baselines import BASELINES
+    from rpmbench.registry import BASELINES
     from rpmbench.data.profile import format_profile, profile_dataset
     from rpmbench.errors import ConfigError
 
     names = [name for name in args.baselines.split(",") if name]
     unknown = [name for name in names if name not in BASELINES]
     if unknown:
-        raise ConfigError(f"--baselines: unknown {unknown}; choose from {BASELINES}")
+        raise ConfigError(f"--baselines: unknown {unknown}; choose from {', '.join(BASELINES)}")
     if args.max_sequences is not None and args.max_sequences < 1:
         raise ConfigError(f"--max-sequences must be >= 1, got {args.max_sequences}")
     if args.davis_root is not None:

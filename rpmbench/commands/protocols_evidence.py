@@ -11,7 +11,7 @@ HELP = "score the flow / memory / fusion protocols of trained checkpoints beside
 DESCRIPTION = """\
 Propagates the val split with each checkpoint (one per seed) under every protocol variant
 (flow = the paper's; flow-frame = flow warped at the frame size; memory and fusion: beyond the
-paper, see rpmbench/memory.py), scores each, scores the baselines (copy-first, copy-previous,
+paper, see rpmbench/inference/memory.py), scores each, scores the baselines (copy-first, copy-previous,
 optical-flow at H/4 and at frame size, pixels) once, and writes <out>/protocols.csv and
 <out>/protocols.json (J&F mean +- std over seeds per method, settings, versions, this command).
 
@@ -22,7 +22,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rpmbench.protocol_evidence import VARIANTS
+    from rpmbench.experiments.studies.protocols import VARIANTS
 
     parser.add_argument("--checkpoints", type=Path, nargs="+", required=True, help="one checkpoint.pt per seed")
     parser.add_argument("--seeds", type=int, nargs="+", required=True, help="the seed of each checkpoint")
@@ -31,13 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--davis-root", type=Path, default=None,
                         help="DAVIS-2017-layout root (default: the built-in data set)")
     parser.add_argument("--split", default="val", help="split file in ImageSets/2017 (default: val)")
-    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rpmbench-protocols"),
-                        help="where predictions are written (default: /tmp/rpmbench-protocols)")
+    parser.add_argument("--work-dir", type=Path, default=Path("runs/protocols-work"),
+                        help="where predictions are written (default: runs/protocols-work)")
     parser.add_argument("--out", type=Path, required=True, help="folder for protocols.csv and protocols.json")
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.protocol_evidence import protocol_evidence
+    from rpmbench.experiments.studies.protocols import protocol_evidence
 
     # the exact command line, stored with the results (empty when called from Python)
     command = "python -m rpmbench " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["protocols-evidence"] else ""

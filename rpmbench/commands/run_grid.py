@@ -41,7 +41,7 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register run-grid's options."""
-    from rpmbench.grid.presets import DEFAULT_PRESET, PRESETS
+    from rpmbench.experiments.presets import DEFAULT_PRESET, PRESETS
 
     config = parser.add_argument_group("configuration")
     config.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
@@ -98,12 +98,12 @@ def run(args: argparse.Namespace) -> int:
     """Resolve the config, run the grid, print Table 2."""
     import yaml
 
-    from rpmbench.grid.executors import ExecutorOptions, SlurmOptions
-    from rpmbench.grid.overrides import parse_assignment
-    from rpmbench.grid.plan import plan_grid
-    from rpmbench.grid.presets import config_dict, load_grid_config
-    from rpmbench.grid.runner import run_grid
-    from rpmbench.grid.store import RunStore
+    from rpmbench.experiments.executors import ExecutorOptions, SlurmOptions
+    from rpmbench.experiments.overrides import parse_assignment
+    from rpmbench.experiments.plan import plan_grid
+    from rpmbench.experiments.presets import config_dict, load_grid_config
+    from rpmbench.experiments.runner import run_grid
+    from rpmbench.experiments.store import RunStore
     from rpmbench.runlock import run_lock
 
     overrides = dict(parse_assignment(text) for text in args.overrides)

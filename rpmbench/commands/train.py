@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evidence-seeds", type=int, nargs="+", default=None, metavar="SEED",
                         help="instead of one run: train once per seed, score on the built-in val split "
                              "beside the baselines (the grid's run_cell), write "
-                             "results/learning/<backbone>-<matching>.json")
+                             "<out>/<cell id>-evidence.json and .csv, e.g. resnet18-standard-l3-evidence.json")
 
 
 def load_train_config(files: list[Path], assignments: list[str]):
@@ -46,7 +46,7 @@ def load_train_config(files: list[Path], assignments: list[str]):
     import yaml
 
     from rpmbench.errors import ConfigError
-    from rpmbench.grid.overrides import apply_overrides, flatten, parse_assignment
+    from rpmbench.experiments.overrides import apply_overrides, flatten, parse_assignment
     from rpmbench.training import TrainConfig
 
     config = TrainConfig()
@@ -61,7 +61,7 @@ def load_train_config(files: list[Path], assignments: list[str]):
 
 def default_data_roots(config) -> list[str]:
     """``config.data_roots``, or the grid's default training data (built-in clips + train split)."""
-    from rpmbench.grid.spec import DataChoice, resolve_paths
+    from rpmbench.experiments.spec import DataChoice, resolve_paths
 
     if config.data_roots:
         return list(config.data_roots)
@@ -75,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_train_config(args.config, args.set)
     if args.evidence_seeds:
-        from rpmbench.training.evidence import learning_evidence
+        from rpmbench.experiments.studies.evidence import learning_evidence, model_id
 
-        output = Path("results/learning") / f"{config.model.backbone}-{config.model.matching}.json"
+        output = args.out / f"{model_id(config)}-evidence.json"
         summary = learning_evidence(config, args.evidence_seeds, args.out, output, not args.no_progress)
         print(f"RPM-Net J&F {summary['rpmnet_jf_mean']:.3f} +- {summary['rpmnet_jf_std']:.3f} over seeds "
               f"{args.evidence_seeds}; copy-previous {summary['copy_previous_jf']:.3f}; wrote {output}")

@@ -3,7 +3,7 @@
 Two generators (:data:`GENERATORS`): ``affine`` (:mod:`rpmbench.data.synthetic`, rigid photo
 sprites on affine paths; the set of the first results, kept reproducible under its cache name)
 and ``deform`` (:mod:`rpmbench.data.deform`, articulated deforming objects, camera motion, blur,
-distractors, calibrated against real DAVIS footage, issue 13).
+distractors, matched to real DAVIS footage on four marginal statistics).
 """
 
 from __future__ import annotations

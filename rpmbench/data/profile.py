@@ -7,7 +7,7 @@
   and per pair of consecutive frames where it is visible, ``|log(area_t+1 / area_t)|``.
 - Objects absent: the fraction of (object, frame) pairs of frames 1.. with no pixel of the object.
 - Baselines: the J&F-Mean (official protocol, :mod:`rpmbench.evaluation`) of the no-learning
-  baselines of :mod:`rpmbench.baselines` on the split.
+  baselines of :mod:`rpmbench.inference.baselines` on the split.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def area_statistics(masks: np.ndarray) -> tuple[list[float], list[float], int, i
 
 def baseline_scores(dataset: DavisDataset, names: Sequence[str], progress: bool = True) -> dict[str, float]:
     """J&F-Mean of each baseline in ``names`` on ``dataset`` (predictions kept in memory)."""
-    from rpmbench.baselines import baseline_masks
+    from rpmbench.inference.baselines import baseline_masks
     from rpmbench.evaluation.evaluate import score_sequence, summarise
 
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in names}

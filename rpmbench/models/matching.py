@@ -45,6 +45,8 @@ from rpmbench.ops import DeformConv2dPack, deform_conv2d, sampling_locations
 #: Output channels of the flow-predicting layers for each supported depth.
 CHANNEL_SCHEDULES: dict[int, tuple[int, ...]] = {1: (2,), 3: (32, 16, 2), 5: (32, 32, 16, 16, 2)}
 MATCHING_INPUT_CHANNELS = 64
+#: Kernel size of every flow-predicting layer (106-108): Table 2's rows are all 3x3.
+KERNEL_SIZE = 3
 #: Largest displacement (feature pixels, per axis) of the ``corr`` cost volume: 9x9 candidates.
 CORR_RADIUS = 4
 
@@ -112,10 +114,11 @@ class MatchingModule(nn.Module):
         convs = []
         for out_channels in CHANNEL_SCHEDULES[layers]:
             if matching == "deformable":
-                conv = DeformConv2dPack(in_channels, out_channels, 3, padding=1,
+                conv = DeformConv2dPack(in_channels, out_channels, KERNEL_SIZE, padding=KERNEL_SIZE // 2,
                                         modulated=dcn == "v2", backend=backend)
             else:
-                conv = nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation)
+                conv = nn.Conv2d(in_channels, out_channels, KERNEL_SIZE, padding=dilation * (KERNEL_SIZE // 2),
+                                 dilation=dilation)
             convs.append(conv)
             in_channels = out_channels
         self.convs = nn.ModuleList(convs)
@@ -136,21 +139,29 @@ class MatchingModule(nn.Module):
                 x, offset, _ = conv(x, return_offset=True)
             else:
                 x = conv(x)
-                offset = x.new_zeros(x.shape[0], 18, *x.shape[-2:]) if return_sampling else None
+                offset = x.new_zeros(x.shape[0], 2 * KERNEL_SIZE ** 2, *x.shape[-2:]) if return_sampling else None
             if return_sampling:
                 dilation = 1 if isinstance(conv, DeformConv2dPack) else self.dilation
-                sampling.append(sampling_locations(offset, 3, 1, dilation, dilation)[:, 0])
+                sampling.append(sampling_locations(offset, KERNEL_SIZE, 1, dilation, dilation)[:, 0])
             if index < len(self.convs) - 1:
                 x = self.relu(x)
         return x, sampling
 
+    def flow(self, target_features: Tensor, reference_features: Tensor, return_sampling: bool = False
+             ) -> tuple[Tensor, list[Tensor]]:
+        """The flow layer 109 warps by, ``(B, 2, h, w)`` (dy, dx) in feature pixels, from embeddings
+        ``(B, 32, h, w)`` each: layer 108's output, plus ``corr``'s cost-volume base flow. Every
+        caller that needs the flow (the warp at any resolution, flow metrics) goes through here."""
+        flow, sampling = self.predict_flow(torch.cat([target_features, reference_features], dim=1),
+                                           return_sampling)
+        if self.matching == "corr":
+            flow = flow + local_soft_argmax(target_features, reference_features, CORR_RADIUS)
+        return flow, sampling
+
     def forward(self, target_features: Tensor, reference_features: Tensor, payload: Tensor,
                 return_sampling: bool = False) -> MatchOutput:
         """Embeddings ``(B, 32, h, w)`` each and ``payload (B, C, h, w)`` -> :class:`MatchOutput`."""
-        features = torch.cat([target_features, reference_features], dim=1)
-        flow, sampling = self.predict_flow(features, return_sampling)
-        if self.matching == "corr":
-            flow = flow + local_soft_argmax(target_features, reference_features, CORR_RADIUS)
+        flow, sampling = self.flow(target_features, reference_features, return_sampling)
         warped = self.warp(payload, flow)
         if return_sampling:
             sampling.append(sampling_locations(flow, 1)[:, 0])

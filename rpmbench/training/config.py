@@ -32,7 +32,7 @@ class TrainConfig:
         hflip: random horizontal flip of both frames.
         colour_space: ``lab`` (MAST-era default) or ``rgb``; inputs and targets are scaled to about [-1, 1].
         loss: ``huber`` (smooth L1, delta 1 in scaled units) or ``l1`` between warped reference and
-            target at H/4; ``mast``: MAST's loss as issue 14 describes it, smooth L1 (delta 1) on the
+            target at H/4; ``mast``: MAST's loss, smooth L1 (delta 1) on the
             values scaled by 20 after upsampling the warped reference (bilinear) to the full crop.
         loss_blur_sigmas: training-time widening of layer 109's reach: for each sigma (feature
             pixels) the loss is also taken between the Gaussian-blurred reference warped by the same

@@ -22,7 +22,7 @@ from rpmbench.errors import TrainingDivergedError
 from rpmbench.models import RPMNet
 from rpmbench.provenance import git_commit
 from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
-from rpmbench.training.colour import to_network_input
+from rpmbench.data.colour import to_network_input
 from rpmbench.training.config import TrainConfig
 from rpmbench.training.frames import PairBatches, discover_sequences
 

@@ -1,4 +1,4 @@
-"""From a resolved :class:`GridConfig` to one :class:`~rpmbench.grid.spec.CellSpec` per result.
+"""From a resolved :class:`GridConfig` to one :class:`~rpmbench.experiments.spec.CellSpec` per result.
 
 The grid's results, in table order: every Table 2 row x backbone x seed (the paper's protocol),
 every "beyond the paper" entry (another matching variant, or a Table 2 row under another
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.grid.presets import GridConfig
-from rpmbench.grid.spec import CellSpec, Work, split_train_config
+from rpmbench.experiments.presets import GridConfig
+from rpmbench.experiments.spec import CellSpec, Work, split_train_config
 
 
 def _cell_spec(grid: GridConfig, entry: str, backbone: str, seed: int) -> CellSpec:
@@ -28,7 +28,7 @@ def _cell_spec(grid: GridConfig, entry: str, backbone: str, seed: int) -> CellSp
         train.validate()
     except ConfigError as error:
         raise ConfigError(f"grid cell {backbone}-{entry}: {error}") from error
-    propagation = dataclasses.replace(grid.propagation, **protocol.settings)
+    propagation = dataclasses.replace(grid.propagation, **protocol.config_fields())
     return CellSpec(f"{backbone}-{registry.entry_name(variant.name, protocol.name)}",
                     grid.data.choice(), propagation, train)
 

@@ -1,6 +1,6 @@
 """Where propagation drifts: J of every scored frame, per sequence, for chosen results of a run.
 
-Reads the ``per_frame`` columns that :func:`rpmbench.grid.cell.per_frame_columns` stores in every
+Reads the ``per_frame`` columns that :func:`rpmbench.experiments.cell.per_frame_columns` stores in every
 result JSON of ``run-grid`` (``results/<run>/cells/*.json``), so it needs no predictions on disk.
 """
 

@@ -1,4 +1,4 @@
-"""The spine: :func:`run_cell` turns one :class:`~rpmbench.grid.spec.CellSpec` into one result.
+"""The spine: :func:`run_cell` turns one :class:`~rpmbench.experiments.spec.CellSpec` into one result.
 
 Model cells train (or resume, or reuse the finished training run of a spec that differs only in
 its propagation protocol: train once, propagate N ways), propagate the split's first-frame masks
@@ -24,8 +24,8 @@ from typing import Any
 import torch
 
 from rpmbench.atomic import atomic_directory, atomic_write_json
-from rpmbench.grid.spec import CellSpec, Paths, Work
-from rpmbench.grid.store import RunStore
+from rpmbench.experiments.spec import CellSpec, Paths, Work
+from rpmbench.experiments.store import RunStore
 from rpmbench.provenance import run_metadata
 
 SCHEMA_VERSION = 2
@@ -50,7 +50,7 @@ def training_config(spec: CellSpec, paths: Paths, work: Work) -> Any:
 
 def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     from rpmbench.models import count_parameters
-    from rpmbench.propagation import propagate_dataset
+    from rpmbench.inference.propagate import propagate_dataset
     from rpmbench.training import load_checkpoint_model, train
 
     trained = train(training_config(spec, paths, work), paths.scratch / str(spec.training_stem) / "train",
@@ -77,7 +77,7 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
 
 
 def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
-    from rpmbench.baselines import run_baseline
+    from rpmbench.inference.baselines import run_baseline
 
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: run_baseline(
         spec.method, paths.davis_root, spec.data.split, out, spec.propagation, progress=work.progress))
@@ -89,7 +89,7 @@ def _write_overlays(spec: CellSpec, paths: Paths, work: Work) -> None:
     """With ``work.overlays``: a contact sheet and a GIF per sequence of ``spec``'s predictions."""
     if work.overlays is None:
         return
-    from rpmbench.overlay import write_overlays
+    from rpmbench.viz.overlay import write_overlays
 
     write_overlays(paths.davis_root, spec.data.split, paths.scratch / spec.stem / "predictions",
                    Path(work.overlays) / spec.method)
@@ -150,7 +150,7 @@ def _common(spec: CellSpec, scores: Any, stats: dict[str, float]) -> dict[str, A
 
 def per_frame_columns(per_frame: Any) -> dict[str, list[Any]]:
     """Every scored object-frame's J and F as column lists (``sequence``, ``object``, ``frame``,
-    ``J``, ``F``; scores rounded to 6 digits), for J-over-time plots (:mod:`rpmbench.figures.over_time`)."""
+    ``J``, ``F``; scores rounded to 6 digits), for J-over-time plots (:mod:`rpmbench.viz.over_time`)."""
     return {
         "sequence": [str(value) for value in per_frame["sequence"]],
         "object": [int(value) for value in per_frame["object"]],

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from rpmbench.grid.cell import RunContext, group_jobs
-from rpmbench.grid.executors import ExecutorOptions, execute
-from rpmbench.grid.plan import grid_work, plan_grid
-from rpmbench.grid.presets import GridConfig
-from rpmbench.grid.reference import environment_notes, read_results
-from rpmbench.grid.spec import CellSpec, Paths, resolve_paths, split_train_config
-from rpmbench.grid.store import RunStore
-from rpmbench.grid.table import TableContext, summarise, to_csv, to_markdown
+from rpmbench.experiments.cell import RunContext, group_jobs
+from rpmbench.experiments.executors import ExecutorOptions, execute
+from rpmbench.experiments.plan import grid_work, plan_grid
+from rpmbench.experiments.presets import GridConfig
+from rpmbench.experiments.reference import environment_notes, read_results
+from rpmbench.experiments.spec import CellSpec, Paths, resolve_paths, split_train_config
+from rpmbench.experiments.store import RunStore
+from rpmbench.experiments.table import TableContext, summarise, to_csv, to_markdown
 from rpmbench.paper import paper_table2
 
 

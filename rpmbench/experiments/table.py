@@ -60,16 +60,18 @@ def summarise(results: Sequence[Mapping[str, Any]], context: TableContext,
     by_cell: dict[str, list[Mapping[str, Any]]] = {}
     for result in results:
         by_cell.setdefault(result["cell"], []).append(result)
+    from rpmbench.models.matching import KERNEL_SIZE
+
     paper_index = paper.set_index(["matching", "kernel_size", "dilation", "layers", "backbone"])
     lines = []
     for block, entries in (("paper", context.rows), ("beyond", context.beyond)):
         for entry in entries:
             variant, protocol = registry.parse_entry(entry)
             for backbone in context.backbones:
-                key = (variant.matching, variant.kernel_size, variant.dilation, variant.layers, backbone)
+                key = (variant.matching, KERNEL_SIZE, variant.dilation, variant.layers, backbone)
                 reference = paper_index.loc[key] if block == "paper" and key in paper_index.index else None
                 line = {"block": block, "row": entry, "matching": variant.matching,
-                        "kernel_size": variant.kernel_size, "dilation": variant.dilation,
+                        "kernel_size": KERNEL_SIZE, "dilation": variant.dilation,
                         "layers": variant.layers, "protocol": protocol.name, "backbone": backbone,
                         "cell": f"{backbone}-{entry}"}
                 line.update(_measure(by_cell.get(line["cell"], [])))
@@ -159,6 +161,8 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
 
 def _grid_lines(table: pd.DataFrame, context: TableContext, entries: Sequence[str],
                 with_paper: bool) -> list[str]:
+    from rpmbench.models.matching import KERNEL_SIZE
+
     lines = [
         "| Convolution | Kernel size / dilation | Layers | "
         + " | ".join(_BACKBONE_TITLES.get(b, b) for b in context.backbones) + " |",
@@ -168,7 +172,7 @@ def _grid_lines(table: pd.DataFrame, context: TableContext, entries: Sequence[st
         variant, protocol = registry.parse_entry(entry)
         texts = [_cell_text(_line(table, f"{backbone}-{entry}"), with_paper) for backbone in context.backbones]
         name = variant.matching.capitalize() + ("" if protocol.paper else f" @{protocol.name}")
-        lines.append(f"| {name} | {variant.kernel_size}/{variant.dilation} | {variant.layers} | "
+        lines.append(f"| {name} | {KERNEL_SIZE}/{variant.dilation} | {variant.layers} | "
                      + " | ".join(texts) + " |")
     return lines
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from rpmbench.atomic import atomic_path, atomic_write_json
 from rpmbench.errors import ConfigError
-from rpmbench.grid.spec import EXECUTION_FIELDS
-from rpmbench.provenance import run_metadata
+from rpmbench.experiments.spec import EXECUTION_FIELDS
+from rpmbench.provenance import portable_path, run_metadata
 from rpmbench.training.config import TrainConfig
 
 #: Config fields that change no number (a run made with other values can be reused).
@@ -40,7 +40,7 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
 
 def _score(model: Any, root: Path, out_dir: Path, colour_space: str) -> dict[str, float]:
     from rpmbench.evaluation import evaluate_results
-    from rpmbench.propagation import PropagationConfig, propagate_dataset
+    from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
 
     propagate_dataset(model, root, "val", out_dir, PropagationConfig(colour_space=colour_space), progress=False)
     return evaluate_results(root, out_dir, progress=False).global_metrics
@@ -97,7 +97,8 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
     (config, provenance, mean and std per variant and step) and a plot (PNG) beside it.
     With ``train_missing=False``, runs without a checkpoint are left out (listed as ``missing``).
     """
-    from rpmbench.baselines import BASELINES, run_baseline
+    from rpmbench.inference.baselines import run_baseline
+    from rpmbench.registry import BASELINES
     from rpmbench.data.builtin import ensure_builtin_dataset
     from rpmbench.evaluation import evaluate_results
     from rpmbench.training.loop import train
@@ -144,7 +145,7 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
     learned = table[table["method"].isin(variants)]
     stats = learned.groupby(["method", "step"], sort=False)["J&F-Mean"].agg(["mean", "std", "count"])
     atomic_write_json(output.with_suffix(".json"), {
-        "data": f"val split of {root}", "config": base.to_dict(), "variants": variants, "seeds": seeds,
+        "data": f"val split of {portable_path(root)}", "config": base.to_dict(), "variants": variants, "seeds": seeds,
         "steps": steps, "missing_runs": missing,
         "protocol": "paper propagation (soft masks through layer 109), DAVIS J&F",
         "jf_by_variant_and_step": [{"method": m, "step": int(s), "mean": r["mean"],

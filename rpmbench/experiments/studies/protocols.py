@@ -2,7 +2,7 @@
 
 The same checkpoint serves all protocols (train once, propagate several ways). For each
 checkpoint (one per seed) and each variant of :data:`VARIANTS` the val split is propagated and
-scored; the baselines of :data:`rpmbench.baselines.BASELINES` (and optical flow warped at the
+scored; the baselines of :data:`rpmbench.inference.baselines.BASELINES` (and optical flow warped at the
 frame size) are scored once, as they have no seed. Writes ``<out>/protocols.csv`` (one line per
 method and seed) and ``<out>/protocols.json`` (those rows, mean and std over seeds per method,
 the settings, the data, library versions and the git commit).
@@ -40,12 +40,12 @@ def protocol_evidence(checkpoints: list[Path], seeds: list[int], work_dir: Path,
     import pandas as pd
 
     from rpmbench.atomic import atomic_path, atomic_write_json
-    from rpmbench.baselines import run_baseline
+    from rpmbench.inference.baselines import run_baseline
     from rpmbench.data.builtin import ensure_builtin_dataset
     from rpmbench.errors import ConfigError
     from rpmbench.evaluation import evaluate_results
-    from rpmbench.propagation import PropagationConfig, propagate_dataset
-    from rpmbench.provenance import run_metadata
+    from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
+    from rpmbench.provenance import portable_path, run_metadata
     from rpmbench.training import load_checkpoint_model
 
     unknown = sorted(set(variants) - set(VARIANTS))
@@ -86,8 +86,8 @@ def protocol_evidence(checkpoints: list[Path], seeds: list[int], work_dir: Path,
                            "seeds": len(values)}
     payload = {
         "command": command,
-        "data": f"{split} split of {root}",
-        "checkpoints": [str(path) for path in checkpoints],
+        "data": f"{split} split of {portable_path(root)}",
+        "checkpoints": [portable_path(path) for path in checkpoints],
         "seeds": seeds,
         "variants": {name: dataclasses.asdict(configs[name]) for name in variants},
         "summary": summary,

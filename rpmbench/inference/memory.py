@@ -1,7 +1,7 @@
 """Memory propagation (label propagation by local affinity), the protocol of RPM-Net's peers.
 
 **Beyond the paper.** Table 2's protocol moves the t-1 mask with layer 109's flow
-(:mod:`rpmbench.propagation`, the default). The methods a reader compares RPM-Net with instead
+(:mod:`rpmbench.inference.propagate`, the default). The methods a reader compares RPM-Net with instead
 keep the first frame in memory: for target frame t the memory is frame 0 (its ground truth) plus
 the last ``context`` propagated frames; every target pixel is compared with each memory frame's
 pixels inside a square window of ``radius`` feature pixels (Chebyshev distance, clipped at the
@@ -10,7 +10,7 @@ vectors (``"cosine"``) divided by ``temperature``; the ``topk`` best candidates 
 frames are softmax-weighted and their soft masks ``(K+1, h, w)`` summed.
 
 It works on any embedding ``(T, C, h, w)``: RPM-Net's 32-channel H/4 embedding, or raw Lab
-pixels area-averaged to H/4 (the ``pixels`` baseline, :mod:`rpmbench.baselines`).
+pixels area-averaged to H/4 (the ``pixels`` baseline, :mod:`rpmbench.inference.baselines`).
 
 Memory stays bounded: query pixels are taken in 8x8 tiles, each scored against its
 ``(8 + 2r)^2`` window of every memory frame by one batched matrix product (candidates outside
@@ -26,7 +26,7 @@ Presets (:data:`MEMORY_PRESETS`), each named after the peer whose evaluation it 
   neighbourhood 12, cosine affinity, temperature 0.1 (the defaults of :class:`MemoryConfig`);
 - ``crw``: CRW (``ajabri/videowalk``) label propagation: first frame + 20 context frames, top-k 10,
   radius 12, cosine, temperature 0.05;
-- ``pixels``: the raw-pixel baseline's setting (issue 13): first frame + last 7, top-10,
+- ``pixels``: the raw-pixel baseline's setting: first frame + last 7, top-10,
   radius 12, ``-||f_t - f_m||^2 / 0.01`` on Lab scaled to about [-1, 1].
 
 MAST's memory (frames {0, 5, t-1, t-3, t-5}) is a different frame choice and is not offered.
@@ -191,7 +191,7 @@ def propagate_with_memory(first_soft: Tensor, features: Tensor, config: MemoryCo
     """
     import torch
 
-    from rpmbench.propagation import harden, renormalise
+    from rpmbench.inference.masks import harden, renormalise
 
     values = {0: first_soft[0]}
     soft = first_soft
@@ -217,7 +217,7 @@ def pixel_features(frames: np.ndarray, size: tuple[int, int]) -> Tensor:
     import torch
     import torch.nn.functional as F
 
-    from rpmbench.training.colour import to_network_input
+    from rpmbench.data.colour import to_network_input
 
     lab = to_network_input(torch.from_numpy(frames).permute(0, 3, 1, 2), "lab")
     return F.interpolate(lab, size=size, mode="area")

@@ -11,7 +11,7 @@ embedded once. ``PropagationConfig.protocol`` says how the mask reaches frame t:
   scaled alike) and warps a frame-size soft mask instead.
 - ``memory`` (beyond the paper; the protocol of CRW / DINO / MAST): the target's embedding is
   matched against frame 0 and the last ``context`` propagated frames within a window
-  (:mod:`rpmbench.memory`).
+  (:mod:`rpmbench.inference.memory`).
 - ``fusion`` (beyond the paper): ``fusion_weight`` x memory read-out + (1 - ``fusion_weight``) x
   the layer-109-warped t-1 mask. This is *one interpretation of the paper's online update*
   (the paper's "online updating module" is not described anywhere we can read), not the
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,14 +36,14 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from rpmbench.data.davis import VOID_ID, DavisDataset, write_sequence_predictions
+from rpmbench import registry
+from rpmbench.data.colour import to_network_input
+from rpmbench.data.davis import DavisDataset, write_sequence_predictions
 from rpmbench.errors import ConfigError
-from rpmbench.memory import MemoryConfig, propagate_with_memory
+from rpmbench.inference.memory import MemoryConfig
+from rpmbench.inference.protocols import SequenceInputs
 from rpmbench.models import RPMNet
-from rpmbench.training.colour import to_network_input
 
-
-PROTOCOLS: tuple[str, ...] = ("flow", "memory", "fusion")
 WARP_RESOLUTIONS: tuple[str, ...] = ("feature", "frame")
 
 
@@ -61,7 +61,7 @@ class PropagationConfig:
         protocol: ``flow`` (the paper's t-1 warp), ``memory`` or ``fusion`` (both beyond the paper;
             see the module docstring).
         context, topk, radius, temperature, affinity: memory propagation
-            (:class:`rpmbench.memory.MemoryConfig`; defaults follow DINO's protocol).
+            (:class:`rpmbench.inference.memory.MemoryConfig`; defaults follow DINO's protocol).
         fusion_weight: weight of the memory read-out in ``fusion`` (the warp gets ``1 - w``).
         warp_resolution: ``feature`` (H/4, the paper's layer 109) or ``frame`` (flow upsampled to
             the frame size, the mask warped there; ``flow`` protocol only; beyond the paper).
@@ -95,8 +95,7 @@ class PropagationConfig:
             raise ConfigError(f"propagation scale must be in (0, 4], got {self.scale}")
         if self.batch_frames < 1:
             raise ConfigError(f"propagation batch_frames must be >= 1, got {self.batch_frames}")
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"propagation protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        registry.protocol(self.protocol)  # ConfigError naming the registered ones
         self.memory().validate()
         if not 0 <= self.fusion_weight <= 1:
             raise ConfigError(f"propagation fusion_weight must be in [0, 1], got {self.fusion_weight}")
@@ -129,65 +128,6 @@ class PropagationOutput:
     masks: np.ndarray
     sampling: list[list[Tensor]] | None = None
     features: list[Tensor] | None = None
-
-
-def one_hot_first_mask(first_mask: np.ndarray) -> tuple[Tensor, int]:
-    """``(H, W)`` ids (void -> background) -> ``(1, K+1, H, W)`` float one-hot and K."""
-    ids = np.where(first_mask == VOID_ID, 0, first_mask).astype(np.int64)
-    num_objects = int(ids.max())
-    one_hot = F.one_hot(torch.from_numpy(ids), num_objects + 1).permute(2, 0, 1)[None].float()
-    return one_hot, num_objects
-
-
-def renormalise(soft: Tensor) -> Tensor:
-    """Give mass that left the image to the background; channels then sum to 1 per pixel."""
-    soft = soft.clamp_min(0)
-    missing = (1 - soft.sum(dim=1, keepdim=True)).clamp_min(0)
-    soft = torch.cat([soft[:, :1] + missing, soft[:, 1:]], dim=1)
-    return soft / soft.sum(dim=1, keepdim=True)
-
-
-def harden(soft: Tensor) -> Tensor:
-    return F.one_hot(soft.argmax(dim=1), soft.shape[1]).permute(0, 3, 1, 2).to(soft.dtype)
-
-
-def to_full_resolution(soft: Tensor, height: int, width: int) -> np.ndarray:
-    """``(1, K+1, h, w)`` -> ``(H, W)`` uint8 argmax after bilinear upsampling."""
-    full = F.interpolate(soft, size=(height, width), mode="bilinear", align_corners=False)
-    return full[0].argmax(dim=0).to(torch.uint8).cpu().numpy()
-
-
-def first_soft_mask(first_mask: np.ndarray, size: tuple[int, int]) -> Tensor:
-    """``(H, W)`` ids -> ``(1, K+1, h, w)`` one-hot area-averaged to ``size`` (void as background)."""
-    return F.interpolate(one_hot_first_mask(first_mask)[0], size=size, mode="area")
-
-
-def masks_from_soft(first_mask: np.ndarray, softs: Iterable[Tensor]) -> np.ndarray:
-    """Frame 0's ids (void -> 0) followed by the argmax of each soft mask ``(1, K+1, h, w)`` at the
-    frame size: ``(T, H, W)`` uint8."""
-    height, width = first_mask.shape
-    masks = [np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)]
-    masks += [to_full_resolution(soft, height, width) for soft in softs]
-    return np.stack(masks)
-
-
-def propagate_with_flows(first_mask: np.ndarray, steps: Iterable[Callable[[Tensor], Tensor]],
-                         feature_size: tuple[int, int], mode: str = "soft") -> np.ndarray:
-    """Propagate the first mask with one warp function per later frame (shared by all methods).
-
-    Each ``step(soft (1, K+1, h, w)) -> warped (1, K+1, h, w)`` moves the previous soft mask;
-    ``feature_size`` is ``(h, w)`` (the frame size itself for full-resolution warping).
-    Returns ``(T, H, W)`` uint8 ids.
-    """
-    def softs() -> Iterable[Tensor]:
-        soft = first_soft_mask(first_mask, feature_size)
-        for warp in steps:
-            soft = renormalise(warp(soft))
-            if mode == "hard":
-                soft = harden(soft)
-            yield soft
-
-    return masks_from_soft(first_mask, softs())
 
 
 def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
@@ -232,25 +172,17 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
     def flow_step(t: int, soft: Tensor) -> Tensor:
         """Layer 109 moves ``soft`` from frame t-1 to frame t (at the feature or frame size)."""
         if config.warp_resolution == "frame":
-            pair = torch.cat([features[t:t + 1], features[t - 1:t]], dim=1)
-            flow = upsample_flow(model.matching.predict_flow(pair)[0].float(), (height, width))
-            return model.matching.warp(soft.to(flow.device), flow).cpu()
+            flow = model.matching.flow(features[t:t + 1], features[t - 1:t])[0].float()
+            return model.matching.warp(soft.to(flow.device), upsample_flow(flow, (height, width))).cpu()
         out = model.match(features[t:t + 1], features[t - 1:t], soft.to(features.device),
                           return_sampling=return_sampling)
         if return_sampling:
             sampling.append([s.cpu() for s in out.sampling])
         return out.warped.float().cpu()
 
-    if config.protocol == "flow":
-        warp_size = (height, width) if config.warp_resolution == "frame" else size
-        steps = (lambda soft, t=t: flow_step(t, soft) for t in range(1, len(frames)))
-        masks = propagate_with_flows(first_mask, steps, warp_size, config.mode)
-    else:
-        softs = propagate_with_memory(
-            first_soft_mask(first_mask, size), features.cpu(), config.memory(),
-            flow_step if config.protocol == "fusion" else None, config.fusion_weight,
-            hard=config.mode == "hard")
-        masks = masks_from_soft(first_mask, softs)
+    warp_size = (height, width) if config.warp_resolution == "frame" else size
+    propagate = registry.resolve(registry.protocol(config.protocol).builder)
+    masks = propagate(SequenceInputs(first_mask, features, flow_step, warp_size, config))
     if not return_sampling:
         return PropagationOutput(masks)
     return PropagationOutput(masks, sampling, [f.cpu() for f in features])
@@ -296,5 +228,5 @@ def feature_size(height: int, width: int, scale: float = 1.0) -> tuple[int, int]
     return math.ceil(round(height * scale) / 4), math.ceil(round(width * scale) / 4)
 
 
-__all__ = ["PROTOCOLS", "PropagationConfig", "PropagationOutput", "PropagationStats", "propagate_dataset",
-           "propagate_sequence", "propagate_split", "propagate_with_flows"]
+__all__ = ["PropagationConfig", "PropagationOutput", "PropagationStats", "propagate_dataset",
+           "propagate_sequence", "propagate_split"]

@@ -1,7 +1,7 @@
 """Evidence that training learns: trained RPM-Net vs the baselines, through the grid's spine.
 
-Each seed and each baseline is one :class:`~rpmbench.grid.spec.CellSpec` computed by
-:func:`rpmbench.grid.cell.run_cell`, the same code ``run-grid`` runs, so a result here equals the
+Each seed and each baseline is one :class:`~rpmbench.experiments.spec.CellSpec` computed by
+:func:`rpmbench.experiments.cell.run_cell`, the same code ``run-grid`` runs, so a result here equals the
 grid's result for the same settings.
 """
 
@@ -15,7 +15,16 @@ from typing import Any
 import pandas as pd
 
 from rpmbench.atomic import atomic_path, atomic_write_json
+from rpmbench.provenance import portable_path
 from rpmbench.training.config import TrainConfig
+
+
+def model_id(config: TrainConfig) -> str:
+    """The result id of ``config``'s model, e.g. ``resnet18-standard-l3`` (the grid's cell id)."""
+    from rpmbench.registry import variant_id
+
+    model = config.model
+    return f"{model.backbone}-{variant_id(model.matching, model.layers, model.dilation)}"
 
 
 def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, output: Path,
@@ -28,9 +37,9 @@ def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, out
     ``train_seconds`` is the optimiser time stored in the checkpoint, so it is the full training
     time even for a resumed run.
     """
-    from rpmbench.grid.cell import run_cell
-    from rpmbench.grid.spec import CellSpec, DataChoice, Work, resolve_paths, split_train_config
-    from rpmbench.propagation import PropagationConfig
+    from rpmbench.experiments.cell import run_cell
+    from rpmbench.experiments.spec import CellSpec, DataChoice, Work, resolve_paths, split_train_config
+    from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.registry import BASELINES
 
     data = DataChoice() if root is None else DataChoice(source="davis")
@@ -38,9 +47,8 @@ def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, out
     paths = resolve_paths(data, None if root is None else str(root), roots, config.davis_splits, work_dir)
     work = Work(progress=progress, **{k: tuple(v) if isinstance(v, list) else v for k, v in execution.items()})
     propagation = PropagationConfig(colour_space=None)
-    model_id = f"{config.model.backbone}-{config.model.matching}"
     specs = [CellSpec(name, data, propagation) for name in BASELINES]
-    specs += [CellSpec(model_id, data, propagation, dataclasses.replace(spec_train, seed=seed)) for seed in seeds]
+    specs += [CellSpec(model_id(config), data, propagation, dataclasses.replace(spec_train, seed=seed)) for seed in seeds]
     rows = []
     for spec in specs:
         result = run_cell(spec, paths, work)
@@ -52,7 +60,7 @@ def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, out
     learned = table[table["method"] == "rpmnet"]["J&F-Mean"].tolist()
     copy_previous = float(table[table["method"] == "copy-previous"]["J&F-Mean"].iloc[0])
     summary = {
-        "data": f"val split of {paths.davis_root}",
+        "data": f"val split of {portable_path(paths.davis_root)}",
         "config": spec_train.to_dict(),
         "seeds": seeds,
         "rpmnet_jf_mean": statistics.mean(learned),

@@ -20,11 +20,11 @@ import yaml
 
 from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.grid.overrides import apply_overrides, flatten
-from rpmbench.grid.spec import DataChoice, plain
+from rpmbench.experiments.overrides import apply_overrides, flatten
+from rpmbench.experiments.spec import DataChoice, plain
 
 if TYPE_CHECKING:
-    from rpmbench.propagation import PropagationConfig
+    from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.training import TrainConfig
 
 #: Presets shipped with the package (rpmbench/presets/<name>.yaml).
@@ -39,7 +39,7 @@ def _default_train() -> TrainConfig:
 
 
 def _default_propagation() -> PropagationConfig:
-    from rpmbench.propagation import PropagationConfig
+    from rpmbench.inference.propagate import PropagationConfig
 
     # colour_space None: each cell propagates in its trained model's colour space (checkpoint).
     return PropagationConfig(colour_space=None)
@@ -94,7 +94,7 @@ class GridConfig:
         return self.run_name or self.name
 
     def validate(self) -> None:
-        """Grid-level checks (cells and data are checked by :func:`rpmbench.grid.plan.plan_grid`)."""
+        """Grid-level checks (cells and data are checked by :func:`rpmbench.experiments.plan.plan_grid`)."""
         if self.data.source not in ("builtin", "davis"):
             raise ConfigError(f"data.source {self.data.source!r}: use 'builtin' or 'davis'")
         if self.data.source == "davis" and not self.data.davis_root:

@@ -1,6 +1,6 @@
 """Where jobs run: in this process, in a pool of local processes, or as a Slurm job array.
 
-All three call :func:`rpmbench.grid.cell.run_job`, which is idempotent (a finished job returns its
+All three call :func:`rpmbench.experiments.cell.run_job`, which is idempotent (a finished job returns its
 published result), so any of them can be interrupted and rerun.
 
 - ``local``: sequentially here, each job with its own progress bar under the grid's bar.
@@ -28,7 +28,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from rpmbench.errors import BackendUnavailableError, ConfigError
-from rpmbench.grid.cell import CellJob, RunContext, run_job
+from rpmbench.experiments.cell import CellJob, RunContext, run_job
 
 EXECUTORS: tuple[str, ...] = ("local", "processes", "slurm")
 

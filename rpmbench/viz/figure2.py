@@ -11,7 +11,7 @@ ground-truth outline of the object is drawn for reference only.
 
 Command (the committed ``results/figures/figure2.png``)::
 
-    python -m rpmbench.figures.figure2 --checkpoint PATH/checkpoint.pt --out results/figures/figure2.png
+    python -m rpmbench.viz.figure2 --checkpoint PATH/checkpoint.pt --out results/figures/figure2.png
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, 
                    columns: Sequence[int], split: str = "val", object_id: int = 1) -> SequencePanel:
     """Propagate ``sequence`` of the DAVIS-layout ``root`` with ``model`` and build its panel."""
     from rpmbench.data.davis import DavisDataset
-    from rpmbench.propagation import PropagationConfig, propagate_sequence
+    from rpmbench.inference.propagate import PropagationConfig, propagate_sequence
 
     dataset = DavisDataset(root, split)
     frames, annotations = dataset.read_frames(sequence), dataset.read_annotations(sequence)
@@ -312,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from rpmbench.data.builtin import ensure_builtin_dataset
     from rpmbench.data.davis import DavisDataset
 
-    parser = argparse.ArgumentParser(prog="python -m rpmbench.figures.figure2", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rpmbench.viz.figure2", description=main.__doc__)
     parser.add_argument("--checkpoint", required=True, help="checkpoint.pt of a trained run")
     parser.add_argument("--out", required=True, help="PNG to write")
     parser.add_argument("--root", help="DAVIS-layout data root (default: the built-in small set)")

@@ -18,7 +18,7 @@ paper's propagation) is reported beside them.
 
 Command (the committed ``results/figures/offsets.{csv,md}``)::
 
-    python -m rpmbench.figures.offsets --checkpoint deformable-l3=PATH --checkpoint standard-l3=PATH \\
+    python -m rpmbench.viz.offsets --checkpoint deformable-l3=PATH --checkpoint standard-l3=PATH \\
         --out results/figures/offsets
 """
 
@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from rpmbench.errors import ConfigError
-from rpmbench.figures.figure2 import load_model
+from rpmbench.viz.figure2 import load_model
 from rpmbench.ops import sampling_locations
 
 STRIDE = 4
@@ -103,7 +103,7 @@ def measure_checkpoint(checkpoint: str | Path, root: str | Path, split: str = "v
     """Rows ``{layer, measure, mean_px, p90_px, count}`` for one checkpoint over ``split`` of ``root``."""
     from rpmbench.data.davis import DavisDataset, write_sequence_predictions
     from rpmbench.evaluation import evaluate_results
-    from rpmbench.propagation import PropagationConfig, propagate_sequence
+    from rpmbench.inference.propagate import PropagationConfig, propagate_sequence
 
     trained = load_model(checkpoint)
     with tempfile.TemporaryDirectory() as predictions:
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure offsets and layer 109's correspondence error for named checkpoints."""
     from rpmbench.data.builtin import ensure_builtin_dataset
 
-    parser = argparse.ArgumentParser(prog="python -m rpmbench.figures.offsets", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rpmbench.viz.offsets", description=main.__doc__)
     parser.add_argument("--checkpoint", action="append", required=True, type=_named_checkpoint,
                         help="NAME=PATH (repeatable)")
     parser.add_argument("--out", required=True, help="output stem: writes STEM.csv and STEM.md")

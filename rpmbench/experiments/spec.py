@@ -4,8 +4,8 @@ data (:class:`Paths`) and how the work is carried out (:class:`Work`).
 Only the spec decides the numbers, so only the spec is hashed, as it is (:attr:`CellSpec.hash`):
 moving DAVIS to another disk, adding loader workers, TensorBoard or a different checkpoint
 frequency never recomputes a result. A config changes form twice between the command line and
-the result file: the grid's dataclass tree (:class:`~rpmbench.grid.presets.GridConfig`) becomes one
-spec per result (:func:`rpmbench.grid.plan.plan_grid`), and the spec is written into the result
+the result file: the grid's dataclass tree (:class:`~rpmbench.experiments.presets.GridConfig`) becomes one
+spec per result (:func:`rpmbench.experiments.plan.plan_grid`), and the spec is written into the result
 JSON (:meth:`CellSpec.to_dict`).
 """
 
@@ -23,7 +23,7 @@ from rpmbench.errors import ConfigError, DataError
 from rpmbench.registry import PAPER_PROTOCOL
 
 if TYPE_CHECKING:
-    from rpmbench.propagation import PropagationConfig
+    from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.training import TrainConfig
 
 #: TrainConfig fields that say how a run is fed, logged or checkpointed, not what it computes

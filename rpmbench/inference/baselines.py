@@ -1,0 +1,135 @@
+"""Baselines in the same protocol and format as RPM-Net's propagation.
+
+The first three move the first frame's soft mask with the same machinery as RPM-Net
+(:func:`rpmbench.inference.masks.propagate_with_flows`: H/4 soft masks, layer 109's bilinear warp,
+renormalisation, bilinear upsampling and argmax), so only the flow differs:
+
+- ``copy-first``: the first-frame mask written unchanged for every frame (no resolution round trip);
+- ``copy-previous``: zero flow, i.e. what RPM-Net would give if its matching module predicted no
+  motion. It differs from copy-first only by the H/4 round trip of the soft mask;
+- ``optical-flow``: OpenCV's DIS optical flow (preset MEDIUM) from frame t to frame t-1 on
+  greyscale frames, area-averaged to H/4 and scaled by 1/4, chained frame to frame
+  (``warp_resolution="frame"``, beyond the paper: the flow kept at the frame size and a
+  frame-size soft mask warped).
+
+One has no flow and no network (beyond the paper):
+
+- ``pixels``: memory propagation (:mod:`rpmbench.inference.memory`, preset ``pixels``) on raw Lab pixels
+  area-averaged to H/4: memory frame 0 + the last 7 propagated frames, ``-||f_t - f_m||^2 / 0.01``,
+  radius 12 feature pixels, top-10. It asks whether a learned embedding carries anything colour
+  does not, under the memory protocol of RPM-Net's peers.
+
+Like RPM-Net's propagation, every baseline honours ``PropagationConfig.scale`` (the H/4 grid is
+that of the frame resized by it; predictions are written at the frame size); the flow baselines
+also honour ``mode`` and, for ``optical-flow``, ``warp_resolution``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rpmbench import registry
+from rpmbench.data.davis import VOID_ID
+from rpmbench.errors import ConfigError
+from rpmbench.inference.masks import first_soft_mask, masks_from_soft, propagate_with_flows
+from rpmbench.inference.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
+from rpmbench.inference.propagate import (WARP_RESOLUTIONS, PropagationConfig, PropagationStats, feature_size,
+                                          propagate_split)
+from rpmbench.models.matching import FlowWarp
+
+#: Baselines that move a mask by a flow and so may warp at the frame size.
+FRAME_WARP_BASELINES: tuple[str, ...] = ("optical-flow",)
+
+
+def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
+    warp = FlowWarp(backend="reference")
+    return lambda soft: warp(soft, flow)
+
+
+def dis_flow(target: np.ndarray, reference: np.ndarray, size: tuple[int, int]) -> Tensor:
+    """Backward flow (dy, dx) from ``target`` to ``reference`` frames ``(H, W, 3)`` at ``size``
+    in feature pixels: ``(1, 2, h, w)``."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = dis.calc(cv2.cvtColor(target, cv2.COLOR_RGB2GRAY), cv2.cvtColor(reference, cv2.COLOR_RGB2GRAY), None)
+    flow = torch.from_numpy(flow).permute(2, 0, 1)[None].flip(1)  # (dx, dy) -> (dy, dx)
+    scale = torch.tensor([size[0] / flow.shape[-2], size[1] / flow.shape[-1]]).view(1, 2, 1, 1)
+    return F.interpolate(flow, size=size, mode="area") * scale
+
+
+def _warp_size(first_mask: np.ndarray, config: PropagationConfig) -> tuple[int, int]:
+    """Where a flow baseline warps: H/4 of the (scaled) frame, or the frame size itself."""
+    height, width = first_mask.shape
+    return (height, width) if config.warp_resolution == "frame" else feature_size(height, width, config.scale)
+
+
+def copy_first(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig) -> np.ndarray:
+    """The first-frame mask, unchanged, for every frame (no resolution round trip)."""
+    first = np.where(first_mask == VOID_ID, 0, first_mask).astype(np.uint8)
+    return np.repeat(first[None], len(frames), axis=0)
+
+
+def copy_previous(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig) -> np.ndarray:
+    """Zero flow through RPM-Net's soft-mask machinery."""
+    size = _warp_size(first_mask, config)
+    zero = torch.zeros(1, 2, *size)
+    return propagate_with_flows(first_mask, (_warp_by(zero) for _ in frames[1:]), size, config.mode)
+
+
+def optical_flow(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig) -> np.ndarray:
+    """DIS flow from frame t to t-1, chained (on the frames resized by ``config.scale``)."""
+    size = _warp_size(first_mask, config)
+    if config.scale != 1:  # the frames the flow sees are the ones a network would see
+        height, width = first_mask.shape
+        scaled = (round(width * config.scale), round(height * config.scale))
+        frames = np.stack([cv2.resize(frame, scaled, interpolation=cv2.INTER_AREA) for frame in frames])
+    steps = (_warp_by(dis_flow(frames[t], frames[t - 1], size)) for t in range(1, len(frames)))
+    return propagate_with_flows(first_mask, steps, size, config.mode)
+
+
+def pixels(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig) -> np.ndarray:
+    """Memory propagation (preset ``pixels``) on raw Lab pixels at H/4."""
+    size = _warp_size(first_mask, config)
+    softs = propagate_with_memory(first_soft_mask(first_mask, size), pixel_features(frames, size),
+                                  MEMORY_PRESETS["pixels"])
+    return masks_from_soft(first_mask, softs)
+
+
+def _check(name: str, config: PropagationConfig) -> registry.Baseline:
+    """The registry entry of ``name``; ConfigError for an unknown name or an impossible setting."""
+    entry = registry.baseline(name)
+    if config.warp_resolution not in WARP_RESOLUTIONS:
+        raise ConfigError(f"warp_resolution must be one of {WARP_RESOLUTIONS}, got {config.warp_resolution!r}")
+    if config.warp_resolution == "frame" and name not in FRAME_WARP_BASELINES:
+        raise ConfigError(f"warp_resolution=frame applies to the {', '.join(FRAME_WARP_BASELINES)} "
+                          f"baseline only, not {name!r}")
+    return entry
+
+
+def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
+                   config: PropagationConfig | None = None) -> np.ndarray:
+    """``(T, H, W)`` uint8 predictions of baseline ``name`` for one sequence.
+
+    ``config`` gives the scale, the mode and, for optical-flow, ``warp_resolution="frame"``
+    (beyond the paper): DIS flow kept at the frame size, a frame-size soft mask warped there.
+    """
+    config = config or PropagationConfig()
+    predict = registry.resolve(_check(name, config).builder)
+    return predict(frames, first_mask, config)
+
+
+def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
+                 results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
+                 progress: bool = True) -> PropagationStats:
+    """Write baseline ``name``'s predictions for ``split`` in the official results layout."""
+    config = config or PropagationConfig()
+    predict = registry.resolve(_check(name, config).builder)
+    return propagate_split(davis_root, split, results_dir,
+                           lambda frames, first: predict(frames, first, config),
+                           desc=name, progress=progress)
