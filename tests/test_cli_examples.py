@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,10 @@ def _help_texts() -> dict[str, str]:
         texts[f"{name} --help"] = importlib.import_module(module).DESCRIPTION
     for name, module in BENCHMARKS.items():
         texts[f"bench {name} --help"] = importlib.import_module(module).DESCRIPTION
+    repo = Path(__file__).resolve().parents[1]
+    for page in [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]:
+        if _examples(page.read_text()):
+            texts[str(page.relative_to(repo))] = page.read_text()
     return texts
 
 
