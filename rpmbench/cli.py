@@ -32,7 +32,6 @@ COMMANDS: dict[str, str] = {
     "baseline": "rpmbench.commands.baseline",
     "evaluate": "rpmbench.commands.evaluate",
     "run-grid": "rpmbench.commands.run_grid",
-    "protocols-evidence": "rpmbench.commands.protocols_evidence",
     "bench": "rpmbench.commands.bench",
 }
 

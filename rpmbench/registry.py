@@ -127,6 +127,8 @@ register(Protocol("flow", f"{_PROTOCOLS_MODULE}:flow",
 # Beyond the paper: the protocol of RPM-Net's peers, and one reading of the WACV version's online update.
 register(Protocol("memory", f"{_PROTOCOLS_MODULE}:memory", paper=False,
                   description="memory read-out: the target matched against frame 0 and recent frames"))
+register(Protocol("flow-frame", f"{_PROTOCOLS_MODULE}:flow", {"warp_resolution": "frame"}, paper=False,
+                  description="the paper's flow, upsampled x4 and warping a frame-size soft mask"))
 register(Protocol("fusion", f"{_PROTOCOLS_MODULE}:fusion", paper=False,
                   description="the flow warp and the memory read-out, mixed (one reading of the "
                               "WACV version's online update)"))
@@ -186,6 +188,19 @@ def baseline(name: str) -> Baseline:
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     return BASELINES[name]
+
+
+def parse_baseline(entry: str) -> tuple[Baseline, Protocol | None]:
+    """``optical-flow`` or ``optical-flow@flow-frame`` (the baseline under a protocol's settings,
+    e.g. its warp resolution) -> (baseline, protocol or None); ConfigError otherwise."""
+    name, _, protocol_name = entry.partition("@")
+    return baseline(name), protocol(protocol_name) if protocol_name else None
+
+
+def warps_by_flow(protocol_name: str) -> bool:
+    """Whether protocol ``protocol_name`` moves the previous mask by a flow alone (the paper's
+    mechanism), so that the flow may warp at the frame size."""
+    return protocol(protocol_name).builder == protocol(PAPER_PROTOCOL).builder
 
 
 def parse_entry(entry: str) -> tuple[MatchingVariant, Protocol]:

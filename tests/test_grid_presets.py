@@ -10,7 +10,7 @@ from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import PRESETS, load_grid_config, preset_path
 
 
-@pytest.mark.parametrize("name", [name for name in PRESETS if name != "quick"])
+@pytest.mark.parametrize("name", [name for name in PRESETS if name not in ("quick", "protocols")])
 def test_presets_ship_with_the_package_and_plan_the_full_grid(name: str) -> None:
     assert preset_path(name).is_file()
     grid = load_grid_config(name)
@@ -23,13 +23,20 @@ def test_presets_ship_with_the_package_and_plan_the_full_grid(name: str) -> None
 
 
 def test_quick_preset_is_the_resnet18_column_on_the_deform_set() -> None:
-    """The default is the budget-feasible design of issue 14: four ResNet-18 rows that learn on CPU."""
+    """The default is the budget-feasible design: four ResNet-18 rows that learn on CPU."""
     grid = load_grid_config("quick")
     specs = plan_grid(grid)
     paper = [s.method for s in specs if s.train is not None and registry.is_paper(s.method.split("-", 1)[1])]
     assert paper == [f"resnet18-{row}" for row in ("deformable-l3", "standard-l1", "standard-l3", "dilated-d6-l3")]
     assert len(specs) == len(paper) + len(grid.beyond) + len(registry.BASELINES)
     assert grid.data.builtin_generator == "deform" and grid.train.steps == 1000
+
+
+def test_quick_plan_is_the_committed_reference_cell_for_cell() -> None:
+    """Every result of the default grid has the spec (hash) of its committed reference file, so the
+    committed `results/quick/` is what `run-grid` computes (same torch and thread count)."""
+    committed = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "results" / "quick" / "cells").glob("*.json"))
+    assert sorted(spec.stem for spec in plan_grid(load_grid_config("quick"))) == committed
 
 
 def test_paper_preset_is_a_gpu_davis_run() -> None:

@@ -96,18 +96,40 @@ def test_bench_infer_protocols_rows(tmp_path: Path) -> None:
     assert all(r["frames_per_s"] > 0 and r["peak_rss_increase_mib"] >= 0 for r in rows)
 
 
-def test_protocols_evidence_rows_and_summary(tiny: tuple[Path, Path], tmp_path: Path) -> None:
-    import json
+def test_protocols_preset_is_one_training_run_per_seed_propagated_every_way() -> None:
+    """The protocols study is a grid: per seed one trained cell under four protocols, then the baselines."""
+    from rpmbench.experiments.plan import plan_grid
+    from rpmbench.experiments.presets import load_grid_config
 
-    root, checkpoint = tiny
-    assert main(["protocols-evidence", "--checkpoints", str(checkpoint), str(checkpoint), "--seeds", "0", "1",
-                 "--variants", "flow", "memory", "--davis-root", str(root), "--work-dir", str(tmp_path / "w"),
-                 "--out", str(tmp_path / "r")]) == 0
-    payload = json.loads((tmp_path / "r" / "protocols.json").read_text())
-    assert list(payload["summary"]) == ["copy-first", "copy-previous", "optical-flow", "optical-flow-frame",
-                                        "pixels", "rpmnet-flow", "rpmnet-memory"]
-    flow = payload["summary"]["rpmnet-flow"]
-    assert flow["seeds"] == 2 and flow["jf_std"] == 0.0  # the same checkpoint twice
-    # an untrained model predicts zero flow: the flow protocol is copy-previous exactly
-    assert flow["jf_mean"] == payload["summary"]["copy-previous"]["jf_mean"]
-    assert (tmp_path / "r" / "protocols.csv").read_text().count("\n") == 5 + 2 * 2 + 1
+    specs = plan_grid(load_grid_config("protocols"))
+    models = [spec for spec in specs if spec.train is not None]
+    assert len(models) == 4 * 3 and len({spec.training_stem for spec in models}) == 3
+    for seed in range(3):
+        ours = [spec for spec in models if spec.seed == seed]
+        assert [spec.protocol for spec in ours] == ["flow", "flow-frame", "memory", "fusion"]
+        assert ours[1].propagation.warp_resolution == "frame" and ours[0].propagation.warp_resolution == "feature"
+    baselines = {spec.method: spec for spec in specs if spec.train is None}
+    assert list(baselines) == ["copy-first", "copy-previous", "optical-flow", "optical-flow@flow-frame", "pixels"]
+    assert baselines["optical-flow@flow-frame"].propagation.warp_resolution == "frame"
+
+
+def test_a_baseline_under_a_protocol_runs_through_the_spine(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    """`optical-flow@flow-frame` in a grid is the optical-flow baseline warped at the frame size."""
+    from rpmbench.experiments.cell import run_cell
+    from rpmbench.experiments.plan import plan_grid
+    from rpmbench.experiments.presets import load_grid_config
+    from rpmbench.experiments.spec import Paths, Work
+
+    root, _ = tiny
+    grid = load_grid_config("smoke", overrides={"rows": [], "beyond": [], "data.source": "davis",
+                                                 "data.davis_root": str(root), "propagation.scale": 1.0,
+                                                 "baselines": ["optical-flow@flow-frame", "copy-previous"]})
+    frame, zero = plan_grid(grid)
+    result = run_cell(frame, Paths(root, (str(root),), tmp_path / "w"), Work(progress=False))
+    assert result["cell"] == "optical-flow@flow-frame" and result["protocol"] == "flow-frame"
+    assert main(["baseline", "--name", "optical-flow", "--davis-root", str(root), "--warp-resolution", "frame",
+                 "--out", str(tmp_path / "cli"), "--evaluate"]) == 0
+    predictions = tmp_path / "w" / frame.stem / "predictions"
+    for path in sorted((tmp_path / "cli").glob("*/*.png")):
+        assert np.array_equal(np.asarray(Image.open(path)),
+                              np.asarray(Image.open(predictions / path.relative_to(tmp_path / "cli"))))

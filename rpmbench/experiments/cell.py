@@ -80,7 +80,7 @@ def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     from rpmbench.inference.baselines import run_baseline
 
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: run_baseline(
-        spec.method, paths.davis_root, spec.data.split, out, spec.propagation, progress=work.progress))
+        spec.method.partition("@")[0], paths.davis_root, spec.data.split, out, spec.propagation, progress=work.progress))
     _write_overlays(spec, paths, work)
     return _common(spec, _score(spec, paths), stats)
 

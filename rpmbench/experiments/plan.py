@@ -33,6 +33,15 @@ def _cell_spec(grid: GridConfig, entry: str, backbone: str, seed: int) -> CellSp
                     grid.data.choice(), propagation, train)
 
 
+def _baseline_spec(grid: GridConfig, entry: str) -> CellSpec:
+    """A baseline, or ``baseline@protocol``: the baseline under that protocol's settings."""
+    _, protocol = registry.parse_baseline(entry)
+    fields = protocol.config_fields() if protocol is not None else {}
+    propagation = dataclasses.replace(grid.propagation, **fields)
+    propagation.validate()
+    return CellSpec(entry, grid.data.choice(), propagation)
+
+
 def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
     """All result specs of ``grid`` in table order, restricted to ids matching any ``only`` glob.
 
@@ -43,7 +52,7 @@ def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
     seeds = range(grid.first_seed, grid.first_seed + grid.seeds)
     specs = [_cell_spec(grid, entry, backbone, seed)
              for entry in (*grid.rows, *grid.beyond) for backbone in grid.backbones for seed in seeds]
-    specs += [CellSpec(name, grid.data.choice(), grid.propagation) for name in grid.baselines]
+    specs += [_baseline_spec(grid, entry) for entry in grid.baselines]
     if only:
         specs = [spec for spec in specs if any(fnmatch.fnmatchcase(spec.method, p) for p in only)]
         if not specs:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rpmbench.training import TrainConfig
 
 #: Presets shipped with the package (rpmbench/presets/<name>.yaml).
-PRESETS: tuple[str, ...] = ("smoke", "quick", "gpu", "paper")
+PRESETS: tuple[str, ...] = ("smoke", "quick", "protocols", "gpu", "paper")
 DEFAULT_PRESET = "quick"
 
 
@@ -106,7 +106,7 @@ class GridConfig:
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: run at least one seed per cell")
         for name in self.baselines:
-            registry.baseline(name)
+            registry.parse_baseline(name)
         for name in self.rows:
             if not registry.is_paper(name):
                 raise ConfigError(f"rows: {name!r} is not a Table 2 row ({', '.join(registry.TABLE2_ROWS)}); "

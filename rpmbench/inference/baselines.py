@@ -44,10 +44,6 @@ from rpmbench.inference.propagate import (WARP_RESOLUTIONS, PropagationConfig, P
                                           propagate_split)
 from rpmbench.models.matching import FlowWarp
 
-#: Baselines that move a mask by a flow and so may warp at the frame size.
-FRAME_WARP_BASELINES: tuple[str, ...] = ("optical-flow",)
-
-
 def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
     warp = FlowWarp(backend="reference")
     return lambda soft: warp(soft, flow)
@@ -106,9 +102,8 @@ def _check(name: str, config: PropagationConfig) -> registry.Baseline:
     entry = registry.baseline(name)
     if config.warp_resolution not in WARP_RESOLUTIONS:
         raise ConfigError(f"warp_resolution must be one of {WARP_RESOLUTIONS}, got {config.warp_resolution!r}")
-    if config.warp_resolution == "frame" and name not in FRAME_WARP_BASELINES:
-        raise ConfigError(f"warp_resolution=frame applies to the {', '.join(FRAME_WARP_BASELINES)} "
-                          f"baseline only, not {name!r}")
+    if config.warp_resolution == "frame" and entry.builder != f"{__name__}:{optical_flow.__name__}":
+        raise ConfigError(f"warp_resolution=frame applies to the optical-flow baseline only, not {name!r}")
     return entry
 
 
@@ -127,7 +122,9 @@ def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
 def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
                  results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
                  progress: bool = True) -> PropagationStats:
-    """Write baseline ``name``'s predictions for ``split`` in the official results layout."""
+    """Write baseline ``name``'s predictions for ``split`` in the official results layout
+    (``name`` is a registered baseline; a grid's ``baseline@protocol`` entry arrives here as the
+    baseline's name with the protocol's settings already in ``config``)."""
     config = config or PropagationConfig()
     predict = registry.resolve(_check(name, config).builder)
     return propagate_split(davis_root, split, results_dir,

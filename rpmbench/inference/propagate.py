@@ -102,9 +102,9 @@ class PropagationConfig:
         if self.warp_resolution not in WARP_RESOLUTIONS:
             raise ConfigError(f"propagation warp_resolution must be one of {WARP_RESOLUTIONS}, "
                               f"got {self.warp_resolution!r}")
-        if self.warp_resolution == "frame" and self.protocol != "flow":
-            raise ConfigError("propagation warp_resolution=frame applies to protocol=flow only; "
-                              f"got protocol={self.protocol!r}")
+        if self.warp_resolution == "frame" and not registry.warps_by_flow(self.protocol):
+            raise ConfigError("propagation warp_resolution=frame applies to protocols that warp by the "
+                              f"flow alone (flow, flow-frame); got protocol={self.protocol!r}")
 
 
 @dataclass
@@ -158,7 +158,7 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
     under ``config.protocol``."""
     config = config or PropagationConfig()
     config.validate()
-    if return_sampling and config.protocol != "flow":
+    if return_sampling and not registry.warps_by_flow(config.protocol):
         raise ConfigError("return_sampling needs protocol=flow (memory propagation has no flow)")
     height, width = first_mask.shape
     inputs = to_network_input(torch.from_numpy(frames).permute(0, 3, 1, 2), config.colour_space)
