@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 
 from davis_fixtures import moving_ellipses, write_davis
-from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.models import RPMNetConfig
-from rpmbench.training import TrainConfig
-from rpmbench.experiments.studies.curves import curve_point, learning_curves, variant_model_fields
+from rpmbench.experiments.plan import plan_grid
+from rpmbench.experiments.presets import load_grid_config
+from rpmbench.experiments.studies.curves import learning_curves, plan_curves
 
 
 @pytest.fixture(scope="module")
@@ -26,52 +25,62 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_variant_names() -> None:
-    assert variant_model_fields("dilated-d6-l3") == {"matching": "dilated", "layers": 3, "dilation": 6}
-    assert variant_model_fields("corr-l3") == {"matching": "corr", "layers": 3, "dilation": 1}
-    for bad in ("dilated-l3", "standard-d2-l3", "deformable"):
-        with pytest.raises(ConfigError, match="unknown matching variant"):
-            variant_model_fields(bad)
+def _grid(root: Path, **overrides: object):
+    return load_grid_config("smoke", overrides={
+        "backbones": ["resnet18"], "baselines": ["copy-previous", "copy-first"], "data.source": "davis",
+        "data.davis_root": str(root), "propagation.scale": 1.0, "train.short_side": None,
+        "train.model.backend": "reference", "train.batch_size": 2, **overrides})
+
+
+def test_a_curve_is_snapshots_of_one_run_ending_at_the_grid_cell(root: Path) -> None:
+    grid = _grid(root)
+    specs = plan_curves(grid, ["deformable-l3", "standard-l1"], [0, 1], [0, 1, 2])
+    models = [spec for spec in specs if spec.train is not None]
+    assert [(s.method, s.seed, s.snapshot) for s in models[:3]] == [
+        ("resnet18-deformable-l3", 0, 0), ("resnet18-deformable-l3", 0, 1), ("resnet18-deformable-l3", 0, None)]
+    assert len(models) == 2 * 2 * 3 and len({s.training_stem for s in models}) == 4
+    assert len({s.stem for s in specs}) == len(specs)
+    # the last point is the grid's own cell (same spec, same result file)
+    cell = plan_grid(_grid(root, rows=["deformable-l3"], beyond=[], baselines=[], **{"train.steps": 2}))[0]
+    assert models[2].stem == cell.stem and "snapshot" not in cell.to_dict()
+    assert [spec.method for spec in specs if spec.train is None] == ["copy-previous", "copy-first"]
+    with pytest.raises(ConfigError, match="--steps"):
+        plan_curves(grid, ["deformable-l3"], [0], [0])
 
 
 @pytest.mark.slow
 def test_curves_table_summary_plot_and_reuse(root: Path, tmp_path: Path) -> None:
-    base = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"), data_roots=[str(root)],
-                       short_side=None, crop_size=32, batch_size=2)
+    grid = _grid(root)
     output = tmp_path / "out" / "curves.csv"
     variants = ["deformable-l3", "standard-l1"]
-    first = learning_curves(base, variants, [0], [0, 1, 2], tmp_path / "work", output, root=root, progress=False)
+    first = learning_curves(grid, variants, [0], [0, 1, 2], tmp_path / "run", output, progress=False)
     table = pd.read_csv(output)
     learned = table[table["seed"].notna()]
     assert learned[["method", "step"]].values.tolist() == [[v, s] for v in variants for s in (0, 1, 2)]
-    assert table[table["seed"].isna()]["method"].tolist() == list(registry.BASELINES)
+    assert table[table["seed"].isna()]["method"].tolist() == ["copy-previous", "copy-first"]
     # step 0 is the untrained model: the flow layer starts at zero, so both variants propagate the
-    # same masks; step 1 comes from the kept snapshot, step 2 from the final checkpoint
-    assert learned[learned["step"] == 0]["J&F-Mean"].nunique() == 1
-    final = tmp_path / "work" / "deformable-l3" / "s0" / "checkpoint.pt"
-    assert (final.parent / "checkpoint-step1.pt").is_file()
+    # masks copy-previous does
+    copy_previous = table[table["method"] == "copy-previous"]["J&F-Mean"].iloc[0]
+    assert (learned[learned["step"] == 0]["J&F-Mean"] == copy_previous).all()
+    assert not (learned[learned["step"] == 2]["J&F-Mean"] == copy_previous).all()
     summary = json.loads(output.with_suffix(".json").read_text())
     assert {(p["method"], p["step"], p["seeds"]) for p in summary["jf_by_variant_and_step"]} == {
         (v, s, 1) for v in variants for s in (0, 1, 2)}
     assert output.with_suffix(".png").stat().st_size > 1000
-    # a second call reuses every run and score
-    stamp = final.stat().st_mtime_ns
-    again = learning_curves(base, variants, [0], [0, 1, 2], tmp_path / "work", tmp_path / "again.csv",
-                            root=root, progress=False)
-    assert final.stat().st_mtime_ns == stamp
+    results = sorted((tmp_path / "run" / "cells").glob("*.json"))
+    assert len(results) == 2 * 3 + 2 and not (tmp_path / "run" / "work").exists()  # scratch removed
+    # a second call reuses every result
+    stamps = [path.stat().st_mtime_ns for path in results]
+    again = learning_curves(grid, variants, [0], [0, 1, 2], tmp_path / "run", tmp_path / "again.csv",
+                            progress=False)
+    assert [path.stat().st_mtime_ns for path in results] == stamps
     pd.testing.assert_frame_equal(again, first)
-    # --no-train: runs that are not finished are listed, not trained
-    partial = learning_curves(base, variants, [0, 5], [0, 1, 2], tmp_path / "work", tmp_path / "partial.csv",
-                              root=root, progress=False, train_missing=False)
+    # --no-train: runs without results are listed, not trained
+    partial = learning_curves(grid, variants, [0, 5], [0, 1, 2], tmp_path / "run", tmp_path / "partial.csv",
+                              progress=False, train_missing=False)
     assert set(partial[partial["seed"].notna()]["seed"]) == {0}
-    assert not (tmp_path / "work" / "deformable-l3" / "s5").exists()
     assert json.loads((tmp_path / "partial.json").read_text())["missing_runs"] == [
-        "deformable-l3 seed 5", "standard-l1 seed 5"]
-    # a run folder made with another recipe is refused, not silently scored
-    other = TrainConfig(**{**vars(base), "lr": 5e-4, "steps": 2,
-                           "model": RPMNetConfig("resnet18", "deformable", backend="reference")})
-    with pytest.raises(ConfigError, match="another config"):
-        curve_point(other, final.parent, 2, root, tmp_path / "fresh-eval")
+        "resnet18-deformable-l3", "resnet18-standard-l1"]
 
 
 def test_evidence_results_are_named_by_the_registered_variant() -> None:

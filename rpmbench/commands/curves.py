@@ -5,49 +5,56 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-#: The 1000-step CPU recipe of results/learning (FCN-ResNet18, 128 px crops, batch 4).
-RECIPE: tuple[str, ...] = ("steps=1000", "crop_size=128", "batch_size=4", "short_side=128",
-                           "model.backbone=resnet18", "model.backend=reference", "checkpoint_every=250")
 DEFAULT_VARIANTS = ("deformable-l3", "standard-l3", "standard-l1", "dilated-d6-l3")
 
 HELP = "learning curves: val J&F of training snapshots per matching variant and seed (CSV + plot)"
-DESCRIPTION = f"""\
+DESCRIPTION = """\
 Trains each variant once per seed to the largest of --steps (one cosine schedule), keeping
 snapshots at the other steps (step 0 = the untrained seeded model), propagates the val split's
-first-frame masks with every snapshot (the paper's protocol) and scores them beside the baselines.
-Writes <out> (CSV), <out>.json (mean +- std per variant and step, config, versions) and <out>.png.
-Runs and scores are kept in --work, so an interrupted command resumes and a finished point is not
-recomputed. The recipe defaults to results/learning's 1000-step one ({' '.join(RECIPE)});
---set overrides any TrainConfig field (the training steps come from --steps).
+first-frame masks with every snapshot (the paper's protocol) and scores them beside the preset's
+baselines. Every point is a cell spec computed by the grid's spine: data, recipe and baselines are
+a grid preset's (default: quick, the default grid's), changed with --config / --set as in run-grid
+(the training length comes from --steps), and the last step of a curve is the grid's own cell.
+Results are hash-named files under --run-dir, so an interrupted command resumes and a finished
+point is not recomputed. Writes <out> (CSV), <out>.json (mean +- std per variant and step) and
+<out>.png.
 
 examples:
-  python -m rpmbench curves                                    # results/curves/r18-curves.csv
-  python -m rpmbench curves --variants deformable-l3 corr-l3 --steps 300 \\
-      --out results/recipes/corr-300.csv                       # a 300-step recipe comparison
+  python -m rpmbench curves                                    # the quick grid's four rows, 3 seeds
+  python -m rpmbench curves --variants deformable-l3 corr-l3 --steps 0 300 --out runs/curves/corr-300.csv
+  python -m rpmbench curves --preset protocols --set train.loss_blur_sigmas=[1.0] --steps 0 300
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("results/curves/r18-curves.csv"), help="output CSV")
-    parser.add_argument("--work", type=Path, default=Path("runs/curves"), help="runs and per-point scores")
+    from rpmbench.experiments.presets import DEFAULT_PRESET, PRESETS
+
+    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
+                        help=f"grid preset giving data, recipe and baselines (default: {DEFAULT_PRESET})")
+    parser.add_argument("--config", action="append", default=[], metavar="FILE",
+                        help="YAML file of grid settings (repeatable), as for run-grid")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a grid setting, e.g. --set train.loss=l1")
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
-                        help="Table 2 rows (deformable-l3, standard-l1, dilated-d6-l3, ...) or corr-l3")
+                        help="registered matching variants (deformable-l3, standard-l1, corr-l3, ...)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 100, 300, 1000],
                         help="points of the curve; the largest is the training length")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a TrainConfig field of the recipe, e.g. --set loss=l1")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/curves"),
+                        help="where the points' result files and resumable work live (default: runs/curves)")
+    parser.add_argument("--out", type=Path, default=Path("runs/curves/curves.csv"), help="output CSV")
     parser.add_argument("--no-train", action="store_true",
-                        help="score only runs already in --work; leave out (and list) the others")
+                        help="use only points already computed in --run-dir; list the missing runs")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.commands.train import load_train_config
+    from rpmbench.experiments.overrides import parse_assignment
+    from rpmbench.experiments.presets import load_grid_config
     from rpmbench.experiments.studies.curves import learning_curves
 
-    base = load_train_config([], [*RECIPE, *args.set])
-    table = learning_curves(base, args.variants, args.seeds, args.steps, args.work, args.out,
+    grid = load_grid_config(args.preset, args.config, dict(parse_assignment(text) for text in args.set))
+    table = learning_curves(grid, args.variants, args.seeds, args.steps, args.run_dir, args.out,
                             progress=not args.no_progress, train_missing=not args.no_train)
     stats = table[table["method"].isin(args.variants)].groupby(["method", "step"], sort=False)["J&F-Mean"]
     for (method, step), values in stats:

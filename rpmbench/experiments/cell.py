@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -44,18 +45,42 @@ def run_cell(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
 
 
 def training_config(spec: CellSpec, paths: Paths, work: Work) -> Any:
-    """The TrainConfig ``train`` runs: the spec's, with this machine's data roots and execution."""
-    return dataclasses.replace(spec.train, data_roots=list(paths.train_roots), **work.train_fields())
+    """The TrainConfig ``train`` runs: the spec's, with this machine's data roots and execution
+    (a snapshot spec also keeps its step's checkpoint)."""
+    fields = work.train_fields()
+    if spec.snapshot:
+        fields["keep_checkpoints_at"] = sorted({*fields["keep_checkpoints_at"], spec.snapshot})
+    return dataclasses.replace(spec.train, data_roots=list(paths.train_roots), **fields)
+
+
+def _trained_model(spec: CellSpec, paths: Paths, work: Work) -> tuple[Any, Any, Any]:
+    """(model, its TrainConfig, the TrainResult) of ``spec``: the training run's last checkpoint,
+    or its ``snapshot`` (0: the seeded initial model)."""
+    from rpmbench.errors import DataError
+    from rpmbench.training import TrainResult, load_checkpoint_model, train
+    from rpmbench.training.checkpoint import read_checkpoint
+    from rpmbench.training.loop import build_training, kept_checkpoint_path
+
+    config = training_config(spec, paths, work)
+    run_dir = paths.scratch / str(spec.training_stem) / "train"
+    trained = train(config, run_dir, resume=True, progress=work.progress)
+    if spec.snapshot is None:
+        return (*load_checkpoint_model(trained.checkpoint), trained)
+    if spec.snapshot == 0:
+        return build_training(config)[0], config, TrainResult(trained.checkpoint, 0, 0.0, math.nan)
+    path = kept_checkpoint_path(run_dir, spec.snapshot)
+    if not path.is_file():
+        raise DataError(f"{path}: the training run finished without keeping its step-{spec.snapshot} "
+                        f"snapshot; delete {run_dir} and rerun to train it again with the snapshot kept")
+    state = read_checkpoint(path)
+    return (*load_checkpoint_model(path), TrainResult(path, spec.snapshot, state["seconds"], state["loss"]))
 
 
 def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
-    from rpmbench.models import count_parameters
     from rpmbench.inference.propagate import propagate_dataset
-    from rpmbench.training import load_checkpoint_model, train
+    from rpmbench.models import count_parameters
 
-    trained = train(training_config(spec, paths, work), paths.scratch / str(spec.training_stem) / "train",
-                    resume=True, progress=work.progress)
-    model, trained_config = load_checkpoint_model(trained.checkpoint)
+    model, trained_config, trained = _trained_model(spec, paths, work)
     propagation = spec.propagation
     if propagation.colour_space is None:  # the model's own colour space, from its checkpoint
         propagation = dataclasses.replace(propagation, colour_space=trained_config.colour_space)
@@ -71,6 +96,7 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
         "flops_per_frame": flops_per_frame(model, height, width),
         "flops_size": [height, width],
         "train_steps": trained.steps,
+        **({"snapshot": spec.snapshot} if spec.snapshot is not None else {}),
         "train_seconds": trained.seconds,
         "final_loss": trained.final_loss,
     }

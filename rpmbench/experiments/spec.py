@@ -66,17 +66,26 @@ class CellSpec:
 
     ``method`` is a registry id (``resnet18-deformable-l3``, ``resnet18-deformable-l3@memory`` or a
     baseline name); ``train`` is None for baselines. ``propagation.colour_space`` None means the
-    trained model's colour space (read from its checkpoint).
+    trained model's colour space (read from its checkpoint). ``snapshot`` propagates with the
+    training run's model at that step instead of its last (0: the seeded, untrained model), so a
+    learning curve is a list of specs sharing one training run; None (the default) is left out of
+    the hash, so a spec without it is the grid's cell.
     """
 
     method: str
     data: DataChoice
     propagation: PropagationConfig
     train: TrainConfig | None = None
+    snapshot: int | None = None
 
     def __post_init__(self) -> None:
         if self.train is None:
+            if self.snapshot is not None:
+                raise ConfigError(f"cell {self.method}: a baseline has no training snapshot")
             return
+        if self.snapshot is not None and not 0 <= self.snapshot < self.train.steps:
+            raise ConfigError(f"cell {self.method}: snapshot step {self.snapshot} is not in "
+                              f"0..{self.train.steps - 1} (the last step is the cell itself: snapshot None)")
         from rpmbench.training import TrainConfig
 
         defaults = TrainConfig()
@@ -100,8 +109,11 @@ class CellSpec:
         return self.method.partition("@")[2] or PAPER_PROTOCOL
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as plain JSON-able data (what the result file stores)."""
-        return plain(dataclasses.asdict(self))
+        """The spec as plain JSON-able data (what the result file stores; no ``snapshot`` key when None)."""
+        values = plain(dataclasses.asdict(self))
+        if self.snapshot is None:
+            del values["snapshot"]
+        return values
 
     @property
     def hash(self) -> str:
@@ -112,7 +124,8 @@ class CellSpec:
     def stem(self) -> str:
         """Result file stem: ``resnet18-deformable-l3-s0-1a2b3c4d5e`` (baselines: no seed)."""
         seed = f"-s{self.seed}" if self.seed is not None else ""
-        return f"{self.method}{seed}-{self.hash}"
+        snapshot = f"-step{self.snapshot}" if self.snapshot is not None else ""
+        return f"{self.method}{seed}{snapshot}-{self.hash}"
 
     @property
     def training_stem(self) -> str | None:

@@ -1,140 +1,81 @@
 """Learning curves: val J&F of snapshots of one training run per (matching variant, seed).
 
-Each run trains the final step count once, keeping snapshots at the intermediate steps
-(``keep_checkpoints_at``), so the curve of a seed is one cosine schedule seen at several points;
-step 0 is the untrained, seeded model. Every point is scored with the paper's propagation (soft
-masks, layer 109) on the val split, beside the baselines on the same data.
+A curve is a list of cell specs through the spine (:func:`rpmbench.experiments.cell.run_cell`):
+each (variant, seed) trains the final step count once, keeping snapshots at the intermediate
+steps, so the curve of a seed is one cosine schedule seen at several points; step 0 is the
+untrained, seeded model. Data, recipe and baselines come from a grid preset (default: the
+``quick`` grid's), so a curve is measured on the data its grid runs on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from rpmbench.atomic import atomic_path, atomic_write_json
 from rpmbench.errors import ConfigError
-from rpmbench.experiments.spec import EXECUTION_FIELDS
-from rpmbench.provenance import portable_path, run_metadata
-from rpmbench.training.config import TrainConfig
-
-#: Config fields that change no number (a run made with other values can be reused).
-UNCOMPARED_FIELDS: tuple[str, ...] = EXECUTION_FIELDS
+from rpmbench.experiments.presets import GridConfig
+from rpmbench.experiments.spec import CellSpec
+from rpmbench.provenance import run_metadata
 
 
-def variant_model_fields(name: str) -> dict[str, Any]:
-    """``dilated-d6-l3`` -> the RPMNetConfig fields it fixes (any :mod:`rpmbench.registry` variant)."""
-    from rpmbench.registry import variant
-
-    return variant(name).model_fields()
-
-
-def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with defaults for fields added after it was saved, less :data:`UNCOMPARED_FIELDS`."""
-    full = TrainConfig.from_dict(config).to_dict()
-    return {key: value for key, value in full.items() if key not in UNCOMPARED_FIELDS}
-
-
-def _score(model: Any, root: Path, out_dir: Path, colour_space: str) -> dict[str, float]:
-    from rpmbench.evaluation import evaluate_results
-    from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
-
-    propagate_dataset(model, root, "val", out_dir, PropagationConfig(colour_space=colour_space), progress=False)
-    return evaluate_results(root, out_dir, progress=False).global_metrics
-
-
-def curve_point(config: TrainConfig, run_dir: Path, step: int, root: Path, eval_dir: Path) -> dict[str, Any]:
-    """J&F of ``run_dir``'s snapshot at ``step`` (0: the untrained seeded model), cached in ``eval_dir``."""
-    from rpmbench.training.checkpoint import load_checkpoint_model, read_checkpoint
-    from rpmbench.training.loop import build_training, kept_checkpoint_path
-
-    cache = eval_dir / f"step{step}.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())
-    seconds = 0.0
-    if step == 0:
-        model = build_training(config)[0].eval()
-    else:
-        path = run_dir / "checkpoint.pt" if step == config.steps else kept_checkpoint_path(run_dir, step)
-        state = read_checkpoint(path)
-        if state["step"] != step or _comparable(state["config"]) != _comparable(config.to_dict()):
-            raise ConfigError(f"{path}: holds step {state['step']} of another config; expected step {step} "
-                              f"of {_comparable(config.to_dict())}. Use another --work folder.")
-        model, _ = load_checkpoint_model(path)
-        seconds = state["seconds"]
-    metrics = _score(model, root, eval_dir / f"step{step}", config.colour_space)
-    point = {"step": step, "train_seconds": seconds, **metrics}
-    atomic_write_json(cache, point)
-    return point
-
-
-def _finished(run_dir: Path, steps: int) -> bool:
-    """Whether ``run_dir`` holds the final checkpoint of a ``steps``-step run."""
-    from rpmbench.training.checkpoint import read_checkpoint
-
-    path = run_dir / "checkpoint.pt"
-    return path.is_file() and read_checkpoint(path)["step"] == steps
-
-
-def curve_config(base: TrainConfig, variant: str, seed: int, steps: list[int]) -> TrainConfig:
-    """The run of ``variant`` and ``seed``: ``max(steps)`` steps, snapshots at the other positive steps."""
-    final = max(steps)
-    config = dataclasses.replace(base, seed=seed, steps=max(final, 1),
-                                 keep_checkpoints_at=[s for s in sorted(set(steps)) if 0 < s < final],
-                                 model=dataclasses.replace(base.model, **variant_model_fields(variant)))
-    config.validate()
-    return config
-
-
-def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], steps: list[int],
-                    work_dir: Path, output: Path, root: Path | None = None,
-                    progress: bool = True, train_missing: bool = True) -> pd.DataFrame:
-    """Train (or resume) ``<work_dir>/<variant>/s<seed>`` to ``max(steps)``, score every step, and
-    write ``output`` (CSV: one row per variant, seed and step, then the baselines), a JSON summary
-    (config, provenance, mean and std per variant and step) and a plot (PNG) beside it.
-    With ``train_missing=False``, runs without a checkpoint are left out (listed as ``missing``).
-    """
-    from rpmbench.inference.baselines import run_baseline
-    from rpmbench.registry import BASELINES
-    from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.evaluation import evaluate_results
-    from rpmbench.training.loop import train
+def plan_curves(grid: GridConfig, variants: list[str], seeds: list[int], steps: list[int]) -> list[CellSpec]:
+    """One spec per (variant, seed, step) on ``grid``'s first backbone, data and recipe trained for
+    ``max(steps)`` steps (the other steps are snapshots of that run), then ``grid``'s baselines.
+    The last step's spec is the grid's own cell, so a curve shares its end point with the grid."""
+    from rpmbench.experiments.plan import plan_grid
 
     steps = sorted(set(steps))
-    if not steps or steps[0] < 0:
-        raise ConfigError(f"--steps must be non-negative step counts, got {steps}")
-    final = steps[-1]
-    for variant in variants:  # all names checked before any work
-        variant_model_fields(variant)
-    root = Path(root or ensure_builtin_dataset(progress=progress))
+    if not steps or steps[0] < 0 or steps[-1] < 1:
+        raise ConfigError(f"--steps must be non-negative step counts with a positive largest, got {steps}")
+    grid = dataclasses.replace(grid, rows=[], beyond=list(variants), backbones=grid.backbones[:1],
+                               train=dataclasses.replace(grid.train, steps=steps[-1]), seeds=1)
+    specs = []
+    for seed in seeds:
+        cells = plan_grid(dataclasses.replace(grid, first_seed=seed, baselines=[]))
+        specs += [dataclasses.replace(cell, snapshot=step if step < steps[-1] else None)
+                  for cell in cells for step in steps]
+    return specs + [spec for spec in plan_grid(dataclasses.replace(grid, beyond=[])) if spec.train is None]
+
+
+def learning_curves(grid: GridConfig, variants: list[str], seeds: list[int], steps: list[int],
+                    run_dir: Path, output: Path, progress: bool = True,
+                    train_missing: bool = True) -> pd.DataFrame:
+    """Compute (or reuse) every point of :func:`plan_curves` through the spine into ``run_dir``
+    (hash-named result files; one training run per variant and seed, resumable) and write
+    ``output`` (CSV: one row per variant, seed and step, then the baselines), a JSON summary and a
+    plot (PNG) beside it. With ``train_missing=False`` only points already computed are used; the
+    runs they lack are listed as ``missing``.
+    """
+    from rpmbench.experiments.cell import RunContext, group_jobs, run_job
+    from rpmbench.experiments.plan import grid_work
+    from rpmbench.experiments.runner import grid_paths
+    from rpmbench.experiments.store import RunStore
+
+    specs = plan_curves(grid, variants, seeds, steps)
+    store = RunStore(run_dir)
+    paths = grid_paths(grid, store.work)
+    work = dataclasses.replace(grid_work(grid, progress=progress),
+                               keep_checkpoints_at=tuple(sorted({s.snapshot for s in specs if s.snapshot})))
+    context = RunContext(store.root, paths.davis_root, paths.train_roots, f"curves:{grid.name}", work,
+                         grid.keep_work)
     rows, missing = [], []
-    for variant in variants:
-        for seed in seeds:
-            config = curve_config(base, variant, seed, steps)
-            run_dir = work_dir / variant / f"s{seed}"
-            if final > 0 and not train_missing:
-                if not _finished(run_dir, final):
-                    missing.append(f"{variant} seed {seed}")
-                    continue
-            elif final > 0:
-                train(config, run_dir, resume=True, progress=progress)
-            for step in steps:
-                point = curve_point(config, run_dir, step, root, work_dir / "eval" / variant / f"s{seed}")
-                rows.append({"method": variant, "seed": seed, **point})
-                if progress:
-                    print(f"{variant} seed {seed} step {step}: J&F {point['J&F-Mean']:.3f}")
-    for name in BASELINES:
-        cache = work_dir / "baselines" / f"{name}.json"
-        if not cache.is_file():
-            run_baseline(name, root, "val", work_dir / "baselines" / name, progress=False)
-            metrics = evaluate_results(root, work_dir / "baselines" / name, progress=False).global_metrics
-            atomic_write_json(cache, metrics)
-        rows.append({"method": name, "seed": None, "step": None, **json.loads(cache.read_text())})
+    for job in group_jobs(specs):
+        done = [store.read_result(spec.stem) for spec in job.specs]
+        if not train_missing and not all(done):
+            missing.append(job.label)
+            continue
+        for spec, result in zip(job.specs, done if all(done) else run_job(job, context)):
+            step = None if spec.train is None else (spec.snapshot if spec.snapshot is not None else spec.train.steps)
+            method = spec.method if spec.train is None else spec.method.split("-", 1)[1]
+            rows.append({"method": method, "seed": spec.seed, "step": step,
+                         "train_seconds": result.get("train_seconds"), **result["metrics"]})
+            if progress and spec.train is not None:
+                print(f"{method} seed {spec.seed} step {step}: J&F {result['metrics']['J&F-Mean']:.3f}")
+    store.clean_staging()
     table = pd.DataFrame(rows)
-    # cached points come back key-sorted: fix the column order
     first = ["method", "seed", "step", "train_seconds", "J&F-Mean", "J-Mean", "F-Mean"]
     table = table[first + sorted(column for column in table if column not in first)]
     for column in ("seed", "step"):
@@ -144,15 +85,16 @@ def learning_curves(base: TrainConfig, variants: list[str], seeds: list[int], st
         table.to_csv(tmp, index=False, float_format="%.4f")
     learned = table[table["method"].isin(variants)]
     stats = learned.groupby(["method", "step"], sort=False)["J&F-Mean"].agg(["mean", "std", "count"])
+    baselines = table[table["seed"].isna()]
     atomic_write_json(output.with_suffix(".json"), {
-        "data": f"val split of {portable_path(root)}", "config": base.to_dict(), "variants": variants, "seeds": seeds,
-        "steps": steps, "missing_runs": missing,
+        "data": grid.data.choice().describe(), "preset": grid.name, "config": specs[0].to_dict()["train"],
+        "variants": variants, "seeds": seeds, "steps": sorted(set(steps)), "missing_runs": missing,
         "protocol": "paper propagation (soft masks through layer 109), DAVIS J&F",
         "jf_by_variant_and_step": [{"method": m, "step": int(s), "mean": r["mean"],
                                     "std": r["std"] if r["count"] > 1 else 0.0, "seeds": int(r["count"])}
                                    for (m, s), r in stats.iterrows()],
-        "baselines_jf": {name: float(table[table["method"] == name]["J&F-Mean"].iloc[0]) for name in BASELINES},
-        "provenance": run_metadata(base.device),
+        "baselines_jf": dict(zip(baselines["method"], baselines["J&F-Mean"].astype(float))),
+        "provenance": run_metadata(grid.train.device),
     })
     plot_curves(table, variants, output.with_suffix(".png"))
     return table
