@@ -1,29 +1,34 @@
-"""A grid run SIGKILLed at random moments and rerun ends with the same table as an uninterrupted run.
+"""A grid run SIGKILLed in every phase and rerun ends with the same table as an uninterrupted run.
 
-The CLI runs in a subprocess on the smoke preset with one learned cell and one baseline; kills land
-during training, propagation, scoring or writing. After every kill no temporary or half-written
-file may be visible in the run folder outside its ``work/`` scratch area.
+The CLI runs in a subprocess on the smoke preset with one learned cell and one baseline. Each run
+is killed the moment it prints a phase marker (``[<result>] train``, ``propagate``, ``score``, from
+:func:`rpmbench.experiments.cell.phase`), so every kill lands in a known phase whatever the
+machine's speed. After every kill no temporary or half-written file may be visible in the run
+folder outside its ``work/`` scratch area.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
+import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 ARGS = ["--preset", "smoke", "--set", "rows=[standard-l1]",
-        "--set", "backbones=[resnet18]", "--set", "baselines=[copy-previous]", "--set", "beyond=[]", "--no-progress"]
+        "--set", "backbones=[resnet18]", "--set", "baselines=[copy-previous]", "--set", "beyond=[]"]
+MARKER = re.compile(r"\[(?P<stem>[^\]\s]+)\] (?P<phase>train|propagate|score|published)$")
+#: (result id prefix, phase) at which successive runs are killed: each run resumes the last one.
+KILLS = [("resnet18-standard-l1", "train"), ("resnet18-standard-l1", "propagate"),
+         ("resnet18-standard-l1", "score"), ("copy-previous", "propagate"), ("copy-previous", "score")]
 
 
-def _cli(results: Path) -> list[str]:
-    return [sys.executable, "-m", "rpmbench", "run-grid", "--results-dir", str(results), *ARGS]
+def _cli(results: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "rpmbench", "run-grid", "--results-dir", str(results), *ARGS, *extra]
 
 
 def _assert_clean(run_dir: Path) -> None:
@@ -36,29 +41,33 @@ def _assert_clean(run_dir: Path) -> None:
             json.loads(path.read_text())
 
 
+def _kill_at(results: Path, result: str, phase: str) -> list[str]:
+    """Run the grid until it prints ``[<result>...] <phase>``, SIGKILL it there; the markers seen."""
+    process = subprocess.Popen(_cli(results), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    seen = []
+    for line in process.stderr:
+        marker = MARKER.search(line)
+        if marker:
+            seen.append(marker.group(0))
+            if marker["stem"].startswith(result) and marker["phase"] == phase:
+                os.killpg(process.pid, signal.SIGKILL)
+                break
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, f"the run ended before {result} {phase}: {seen}"
+    return seen
+
+
 @pytest.mark.slow
-def test_sigkill_at_random_moments_then_rerun_gives_the_same_table(tmp_path: Path) -> None:
+def test_sigkill_in_every_phase_then_rerun_gives_the_same_table(tmp_path: Path) -> None:
     reference = tmp_path / "reference"
-    start = time.perf_counter()
-    subprocess.run(_cli(reference), check=True, capture_output=True, text=True)
-    duration = time.perf_counter() - start
-
+    subprocess.run(_cli(reference, "--no-progress"), check=True, capture_output=True, text=True)
     killed = tmp_path / "killed"
-    rng = random.Random(0)
-    kills = 0
-    for _ in range(3):
-        process = subprocess.Popen(_cli(killed), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(0.2, 0.45) * duration)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            kills += 1
-        process.wait()
-        if (killed / "smoke").exists():
-            _assert_clean(killed / "smoke")
-    assert kills >= 2, "the run finished before it could be killed; lengthen the smoke preset"
-
-    subprocess.run(_cli(killed), check=True, capture_output=True, text=True)
+    for result, phase in KILLS:
+        _kill_at(killed, result, phase)
+        _assert_clean(killed / "smoke")
+    assert not (killed / "smoke" / "table2.md").exists()
+    subprocess.run(_cli(killed, "--no-progress"), check=True, capture_output=True, text=True)
     _assert_clean(killed / "smoke")
     for name in ("table2.csv", "table2.md"):
         assert (killed / "smoke" / name).read_text() == (reference / "smoke" / name).read_text()

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ def training_config(spec: CellSpec, paths: Paths, work: Work) -> Any:
     return dataclasses.replace(spec.train, data_roots=list(paths.train_roots), **fields)
 
 
-def _trained_model(spec: CellSpec, paths: Paths, work: Work) -> tuple[Any, Any, Any]:
+def trained_model(spec: CellSpec, paths: Paths, work: Work) -> tuple[Any, Any, Any]:
     """(model, its TrainConfig, the TrainResult) of ``spec``: the training run's last checkpoint,
     or its ``snapshot`` (0: the seeded initial model)."""
     from rpmbench.errors import DataError
@@ -80,13 +81,16 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     from rpmbench.inference.propagate import propagate_dataset
     from rpmbench.models import count_parameters
 
-    model, trained_config, trained = _trained_model(spec, paths, work)
+    phase(spec, work, "train")
+    model, trained_config, trained = trained_model(spec, paths, work)
     propagation = spec.propagation
     if propagation.colour_space is None:  # the model's own colour space, from its checkpoint
         propagation = dataclasses.replace(propagation, colour_space=trained_config.colour_space)
+    phase(spec, work, "propagate")
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: propagate_dataset(
         model, paths.davis_root, spec.data.split, out, propagation, progress=work.progress))
     _write_overlays(spec, paths, work)
+    phase(spec, work, "score")
     scores = _score(spec, paths)
     height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale)
     return {
@@ -105,10 +109,22 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
 def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     from rpmbench.inference.baselines import run_baseline
 
+    phase(spec, work, "propagate")
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: run_baseline(
-        spec.method.partition("@")[0], paths.davis_root, spec.data.split, out, spec.propagation, progress=work.progress))
+        spec.method.partition("@")[0], paths.davis_root, spec.data.split, out, spec.propagation,
+        progress=work.progress))
     _write_overlays(spec, paths, work)
+    phase(spec, work, "score")
     return _common(spec, _score(spec, paths), stats)
+
+
+def phase(spec: CellSpec, work: Work, name: str) -> None:
+    """With ``work.progress``, one stderr line as a result enters a phase (``train``, ``propagate``,
+    ``score``, ``published``): ``[<stem>] <name>``."""
+    if work.progress:
+        from tqdm import tqdm
+
+        tqdm.write(f"[{spec.stem}] {name}", file=sys.stderr)  # above any progress bar, on a line of its own
 
 
 def _write_overlays(spec: CellSpec, paths: Paths, work: Work) -> None:
@@ -259,6 +275,7 @@ def run_job(job: CellJob, context: RunContext) -> list[dict[str, Any]]:
         if payload is None:
             payload = {**run_cell(spec, paths, context.work), "preset": context.preset}
             store.publish_json(store.result_path(spec.stem), payload)
+            phase(spec, context.work, "published")
         payloads.append(payload)
     if not context.keep_work:
         for name in {*(spec.stem for spec in job.specs), *(s.training_stem for s in job.specs if s.train)}:
