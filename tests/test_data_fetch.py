@@ -216,7 +216,13 @@ def test_archive_that_is_not_davis_leaves_nothing(tmp_path: Path, server: Archiv
 def test_missing_url_and_occupied_root_are_refused(tmp_path: Path, server: ArchiveServer, capsys) -> None:
     root = tmp_path / "DAVIS"
     assert fetch(server, root, "nothing-here.zip") == 2
-    assert "HTTP 404" in one_line_error(capsys)
+    assert "HTTP 404" in one_line_error(capsys) and leftovers(tmp_path, root) == []
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert main(["data", "fetch", "davis2017", "--root", str(root), "--url",
+                 f"http://127.0.0.1:{port}/{ARCHIVE}", "--no-progress"]) == 2
+    assert "cannot connect" in one_line_error(capsys) and leftovers(tmp_path, root) == []
     root.mkdir()
     (root / "notes.txt").write_text("mine")
     assert fetch(server, root) == 2

@@ -63,7 +63,6 @@ def download(url: str, dest: Path, progress: bool = True) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     part, meta = _part_paths(dest)
     offset = _resume_offset(part, meta, url)
-    meta.write_text(json.dumps({"url": url}) + "\n")
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
     try:
         response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
@@ -78,6 +77,7 @@ def download(url: str, dest: Path, progress: bool = True) -> Path:
         reason = getattr(error, "reason", error)
         raise DataError(f"{url}: cannot connect ({reason}); check the network or pass --url with a "
                         "mirror, then rerun (a partial download resumes).") from None
+    meta.write_text(json.dumps({"url": url}) + "\n")  # the part file's origin, for a resume
     with response:
         if response.status != 206:
             offset = 0  # the server sent the whole file

@@ -15,6 +15,7 @@ already holds this archive (same manifest resolution and SHA-256 recorded) is le
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -119,7 +120,12 @@ def fetch_davis(root: str | os.PathLike[str], resolution: str = "480p", url: str
     work = _work_dir(root)
     archive = work / name
     if not archive.is_file():  # else a complete download from an interrupted run (extraction)
-        download(url, archive, progress)
+        try:
+            download(url, archive, progress)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                work.rmdir()  # only if empty: a partial download stays, to resume
+            raise
     try:
         check_zip(archive, url)  # deletes a bad archive
     except DataError:

@@ -52,8 +52,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     except Exception as error:  # torch raises many types for a damaged file
         raise DataError(f"{path}: cannot read checkpoint ({error}); it may be damaged.") from None
     if not isinstance(state, dict) or any(key not in state for key in REQUIRED_KEYS):
-        raise DataError(f"{path}: holds {_contents(state)}; {WRITTEN_BY}. Pass such a checkpoint, or "
-                        "train one from these weights' model.")
+        raise DataError(f"{path}: holds {_contents(state)}; {WRITTEN_BY}. Pass the checkpoint.pt that train "
+                        "wrote, not weights saved on their own.")
     return state
 
 
