@@ -90,13 +90,13 @@ def server() -> Iterator[ArchiveServer]:
     served.close()
 
 
-def davis_zip(tmp_path: Path) -> bytes:
-    """A DAVIS-2017-layout zip (top folder ``DAVIS/``, 480p, train and val splits), deflated."""
+def davis_zip(tmp_path: Path, resolution: str = "480p") -> bytes:
+    """A DAVIS-2017-layout zip (top folder ``DAVIS/``, train and val splits), deflated."""
     rng = np.random.default_rng(0)
-    root = tmp_path / "source" / "DAVIS"
-    write_davis(root, {"bear": moving_ellipses(rng, 3, 24, 32, 1)}, split="train")
+    root = tmp_path / "source" / resolution / "DAVIS"
+    write_davis(root, {"bear": moving_ellipses(rng, 3, 24, 32, 1)}, "train", resolution)
     write_davis(root, {"car": moving_ellipses(rng, 3, 24, 32, 2),
-                       "dog": moving_ellipses(rng, 3, 24, 32, 1)}, split="val")
+                       "dog": moving_ellipses(rng, 3, 24, 32, 1)}, "val", resolution)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(root.rglob("*")):
@@ -147,6 +147,20 @@ def test_good_archive_is_fetched_checked_and_recorded(tmp_path: Path, server: Ar
     # a rerun finds the data in place and does not download again
     assert fetch(server, root) == 0
     assert "already there" in capsys.readouterr().out and len(server.log) == 1
+
+
+def test_full_resolution_archive_and_the_layout_check(tmp_path: Path, server: ArchiveServer, capsys) -> None:
+    full = "DAVIS-2017-trainval-Full-Resolution.zip"
+    server.files[f"/{full}"] = davis_zip(tmp_path, "Full-Resolution")
+    server.files[f"/{ARCHIVE}"] = davis_zip(tmp_path)
+    root = tmp_path / "DAVIS-full"
+    args = ["data", "fetch", "davis2017", "--full-resolution", "--no-progress", "--root", str(root)]
+    assert main([*args, "--url", f"{server.url}/{ARCHIVE}"]) == 2  # the 480p archive: wrong layout
+    one_line_error(capsys)
+    assert leftovers(tmp_path, root) == []
+    assert main([*args, "--url", f"{server.url}/{full}"]) == 0
+    assert json.loads((root / MANIFEST_NAME).read_text())["resolution"] == "Full-Resolution"
+    assert DavisDataset(root, "train", "Full-Resolution").sequences == ["bear"]
 
 
 def test_truncated_archive_is_refused_and_deleted(tmp_path: Path, server: ArchiveServer, capsys) -> None:
@@ -209,7 +223,7 @@ def test_archive_that_is_not_davis_leaves_nothing(tmp_path: Path, server: Archiv
     root = tmp_path / "DAVIS"
     assert fetch(server, root) == 2
     err = one_line_error(capsys)
-    assert "is not a DAVIS-2017 480p archive" in err and "ImageSets" in err
+    assert "not a DAVIS-2017 480p archive" in err and "ImageSets" in err
     assert leftovers(tmp_path, root) == []
 
 

@@ -93,13 +93,20 @@ def download(url: str, dest: Path, progress: bool = True) -> Path:
                 desc=dest.name, disable=not progress, dynamic_ncols=True) as bar:
             out.seek(offset)
             out.truncate()
-            try:
-                while chunk := response.read(CHUNK):
+            while True:
+                try:
+                    chunk = response.read(CHUNK)
+                except (http.client.HTTPException, OSError):
+                    break  # the connection dropped: judged below by the byte count
+                if not chunk:
+                    break
+                try:
                     out.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-            except (http.client.HTTPException, OSError):
-                pass  # judged below by the byte count
+                except OSError as error:
+                    raise DataError(f"{part}: cannot write the download ({error.strerror}); free disk "
+                                    "space, then rerun the same command to resume.") from None
+                received += len(chunk)
+                bar.update(len(chunk))
     if total is not None and received != total:
         raise DataError(f"{url}: download interrupted after {received:,} of {total:,} bytes (kept in "
                         f"{part}); rerun the same command to resume.")

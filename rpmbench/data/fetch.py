@@ -138,8 +138,9 @@ def fetch_davis(root: str | os.PathLike[str], resolution: str = "480p", url: str
     except DataError as error:
         shutil.rmtree(work)  # a wrong archive would fail again: drop it too
         problem = str(error).replace(f"{staging}{os.sep}", "")  # paths inside the archive
-        raise DataError(f"{url}: {name} is not a DAVIS-2017 {resolution} archive ({problem}) "
-                        "Deleted the download; pass --url with the right archive.") from None
+        raise DataError(f"{url}: not a DAVIS-2017 {resolution} archive ({problem.rstrip('.')}); "
+                        f"expected {name}, holding JPEGImages/{resolution}, Annotations/{resolution} "
+                        "and ImageSets/2017. Deleted the download; pass --url with that archive.") from None
     manifest = {
         "dataset": "DAVIS-2017 trainval", "resolution": resolution, "url": url, "archive": name,
         "archive_bytes": archive.stat().st_size, "sha256": digest, "sequences": counts,
