@@ -19,6 +19,7 @@ from PIL import Image
 
 from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.cli import main
+from rpmbench.data import download
 from rpmbench.data.davis import DavisDataset
 from rpmbench.data.fetch import MANIFEST_NAME
 from rpmbench.training.frames import discover_sequences
@@ -201,6 +202,31 @@ def test_interrupted_transfer_resumes_where_it_stopped(tmp_path: Path, server: A
     manifest = json.loads((root / MANIFEST_NAME).read_text())
     assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
     assert leftovers(tmp_path, root) == ["DAVIS"]
+
+
+def test_ctrl_c_keeps_the_partial_download_to_resume(tmp_path: Path, server: ArchiveServer, capsys,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    data = davis_zip(tmp_path)
+    server.files[f"/{ARCHIVE}"] = data
+    monkeypatch.setattr(download, "CHUNK", 4096)
+
+    received = []
+
+    class CtrlC(download.tqdm):  # the user presses Ctrl-C once 8 KiB have arrived
+        def update(self, n: float | None = 1) -> bool | None:
+            received.append(n)
+            if sum(received) >= 8192:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(download, "tqdm", CtrlC)
+    root = tmp_path / "DAVIS"
+    assert fetch(server, root) == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    assert (tmp_path / ".DAVIS.fetch" / f"{ARCHIVE}.part").stat().st_size == 8192 and not root.exists()
+    monkeypatch.undo()
+    assert fetch(server, root) == 0 and server.log[-1][1] == "bytes=8192-"
+    assert json.loads((root / MANIFEST_NAME).read_text())["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_server_without_ranges_restarts_the_download(tmp_path: Path, server: ArchiveServer) -> None:

@@ -34,7 +34,7 @@ from rpmbench.data.fetch import MANIFEST_NAME, read_manifest
 from rpmbench.errors import DataError
 from rpmbench.writable import check_writable
 
-SHORT_SIDE = 480  # CRW, VFS and their followers train on YouTube-VOS at this short side
+SHORT_SIDE = 480  # the peers' convention for YouTube-VOS training frames
 JPEG_QUALITY = 95
 
 
@@ -75,10 +75,14 @@ def resize_frame(source: Path, target: Path, short_side: int) -> None:
         raise DataError(f"{source}: cannot read frame ({error}); expected a JPEG. Re-extract the "
                         "YouTube-VOS archive, or delete this video folder to leave it out, then rerun "
                         "(finished videos are kept).") from None
-    if resized is None:
-        shutil.copyfile(source, target)
-    else:
-        resized.save(target, quality=JPEG_QUALITY)
+    try:
+        if resized is None:
+            shutil.copyfile(source, target)
+        else:
+            resized.save(target, quality=JPEG_QUALITY)
+    except OSError as error:
+        raise DataError(f"{target}: cannot write frame ({error.strerror or error}); free disk space "
+                        "or choose another --root, then rerun (finished videos are kept).") from None
 
 
 def prepare_video(video: Path, root: Path, short_side: int) -> int:
