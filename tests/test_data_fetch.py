@@ -148,6 +148,22 @@ def test_good_archive_is_fetched_checked_and_recorded(tmp_path: Path, server: Ar
     # a rerun finds the data in place and does not download again
     assert fetch(server, root) == 0
     assert "already there" in capsys.readouterr().out and len(server.log) == 1
+    # ... after checking the layout again: a sequence lost since is named
+    for path in sorted((root / "Annotations" / "480p" / "dog").iterdir()):
+        path.unlink()
+    assert fetch(server, root) == 2
+    assert str(root / "Annotations" / "480p" / "dog") in one_line_error(capsys)
+
+
+def test_killed_extraction_restarts_from_the_kept_download(tmp_path: Path, server: ArchiveServer) -> None:
+    data = davis_zip(tmp_path)
+    server.files[f"/{ARCHIVE}"] = data
+    work = tmp_path / ".DAVIS.fetch"
+    (work / "staging" / "DAVIS" / "JPEGImages").mkdir(parents=True)  # a half-extracted archive
+    (work / ARCHIVE).write_bytes(data)  # the download it came from, complete
+    root = tmp_path / "DAVIS"
+    assert fetch(server, root) == 0 and server.log == []  # not downloaded again
+    assert DavisDataset(root, "train").sequences == ["bear"] and leftovers(tmp_path, root) == ["DAVIS"]
 
 
 def test_full_resolution_archive_and_the_layout_check(tmp_path: Path, server: ArchiveServer, capsys) -> None:

@@ -72,19 +72,9 @@ def _staged_root(staging: Path) -> Path:
     raise DataError("no ImageSets/ folder at the archive's top level or in its single top folder")
 
 
-def _extract_and_check(archive: Path, staging: Path, resolution: str) -> tuple[Path, dict[str, int]]:
-    """Extract ``archive`` into ``staging``; the staged DAVIS root and its sequences per split."""
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        with zipfile.ZipFile(archive) as zipped:
-            zipped.extractall(staging)
-    except OSError as error:
-        raise DataError(f"{staging}: cannot extract {archive.name} ({error.strerror or error}); free "
-                        "disk space or choose another --root, then rerun.") from None
-    root = _staged_root(staging)
-    counts = {split: len(DavisDataset(root, split, resolution).sequences) for split in DAVIS_SPLITS}
-    return root, counts
+def layout_counts(root: Path, resolution: str) -> dict[str, int]:
+    """Sequences per split of the DAVIS root ``root``, after :class:`DavisDataset`'s layout check."""
+    return {split: len(DavisDataset(root, split, resolution).sequences) for split in DAVIS_SPLITS}
 
 
 def fetch_davis(root: str | os.PathLike[str], resolution: str = "480p", url: str | None = None,
@@ -109,6 +99,7 @@ def fetch_davis(root: str | os.PathLike[str], resolution: str = "480p", url: str
     url = url or f"{DAVIS_BASE_URL}/{name}"
     manifest = read_manifest(root)
     if manifest is not None and manifest.get("resolution") == resolution:
+        layout_counts(root, resolution)  # still whole (a DataError names what is missing)
         return FetchResult(root, manifest, already_there=True)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         found = "a file" if not root.is_dir() else (
@@ -133,8 +124,17 @@ def fetch_davis(root: str | os.PathLike[str], resolution: str = "480p", url: str
         raise
     digest = sha256(archive)
     staging = work / "staging"
+    shutil.rmtree(staging, ignore_errors=True)  # an extraction a killed run left unfinished
     try:
-        staged, counts = _extract_and_check(archive, staging, resolution)
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(staging)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DataError(f"{staging}: cannot extract {name} ({error.strerror or error}); free disk "
+                        "space or choose another --root, then rerun (the download is kept).") from None
+    try:
+        staged = _staged_root(staging)
+        counts = layout_counts(staged, resolution)
     except DataError as error:
         shutil.rmtree(work)  # a wrong archive would fail again: drop it too
         problem = str(error).replace(f"{staging}{os.sep}", "")  # paths inside the archive
