@@ -360,3 +360,5 @@ def test_prepare_refuses_bad_source_and_mixed_sizes(tmp_path: Path, capsys) -> N
     capsys.readouterr()
     assert prepare(tmp_path / "train", tmp_path / "out", "--short-side", "30") == 2
     assert "short side 20" in one_line_error(capsys)
+    assert prepare(tmp_path / "train", tmp_path / "train" / "small") == 2
+    assert "overlaps the source" in one_line_error(capsys) and not (tmp_path / "train" / "small").exists()

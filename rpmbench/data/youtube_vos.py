@@ -128,6 +128,9 @@ def prepare_youtube_vos(src: str | os.PathLike[str], root: str | os.PathLike[str
     src, root = Path(src).absolute(), Path(root).absolute()
     if short_side < 1 or workers < 1:
         raise DataError(f"--short-side ({short_side}) and --workers ({workers}) must be positive.")
+    if root == src or root.is_relative_to(src) or src.is_relative_to(root):
+        raise DataError(f"{root}: overlaps the source {src}; expected a separate folder for the resized "
+                        "copy. Choose another --root.")
     videos = source_videos(src)
     _check_root(root, short_side)
     (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
