@@ -24,6 +24,7 @@ from rpmbench.errors import RpmbenchError
 # Subcommand name -> module implementing it, in the order a new user meets them.
 COMMANDS: dict[str, str] = {
     "make-data": "rpmbench.commands.make_data",
+    "data": "rpmbench.commands.data",
     "profile-data": "rpmbench.commands.profile_data",
     "describe": "rpmbench.commands.describe",
     "train": "rpmbench.commands.train",

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from rpmbench.data.builtin import ensure_builtin_dataset
     from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
     from rpmbench.training import load_checkpoint_model
+    from rpmbench.writable import check_writable
 
     from rpmbench.registry import protocol
 
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                   warp_resolution=args.warp_resolution)
     config = PropagationConfig(**{**fields, **protocol(args.protocol).config_fields()})
     config.validate()  # before the checkpoint and the data are read
+    check_writable(args.out, "the results folder", "pass another --out")
     model, train_config = load_checkpoint_model(args.checkpoint, args.device)
     config.colour_space = train_config.colour_space
     root = args.davis_root or ensure_builtin_dataset()

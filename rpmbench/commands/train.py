@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from rpmbench.training import train
+    from rpmbench.training.checkpoint import CHECKPOINT_NAME, check_resumable
 
     config = load_train_config(args.config, args.set)
     if args.evidence_seeds:
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"RPM-Net J&F {summary['rpmnet_jf_mean']:.3f} +- {summary['rpmnet_jf_std']:.3f} over seeds "
               f"{args.evidence_seeds}; copy-previous {summary['copy_previous_jf']:.3f}; wrote {output}")
         return 0
+    if args.resume:  # another model's checkpoint would fail inside torch, after the run dir changed
+        check_resumable(args.out / CHECKPOINT_NAME, config)
     config = dataclasses.replace(config, data_roots=default_data_roots(config))
     result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, final loss {result.final_loss:.4f}: "

@@ -24,6 +24,7 @@ from rpmbench.atomic import atomic_path
 from rpmbench.data.davis import VOID_ID, DavisDataset, read_mask_frames, read_sequence_predictions
 from rpmbench.errors import DataError
 from rpmbench.evaluation.metrics import label_scores, statistics
+from rpmbench.writable import check_writable
 
 GLOBAL_COLUMNS = ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"]
 
@@ -132,12 +133,17 @@ def evaluate_results(davis_root: str | os.PathLike[str], results_dir: str | os.P
     """Score ``results_dir`` (``<seq>/<frame>.png``) on ``split`` of ``davis_root``.
 
     Always recomputes: earlier CSVs of ``split`` in ``output_dir`` (default: ``results_dir``) are
-    deleted first, so a failure leaves none, and the new ones are written at the end.
+    deleted first, so a failure leaves none, and the new ones are written at the end; an
+    ``output_dir`` that cannot be written is refused before that.
     ``workers > 1`` scores sequences in parallel. The progress bar is closed before an error
     propagates, so the caller's message starts on its own line.
     """
     results_dir = Path(results_dir)
     output_dir = Path(output_dir) if output_dir else results_dir
+    if results_dir.exists() and not results_dir.is_dir():
+        raise DataError(f"{results_dir}: is a file; expected the folder of predictions "
+                        "(<sequence>/<frame>.png, e.g. the --out of infer). Pass that folder.")
+    check_writable(output_dir, "the scores folder", "pass --output-dir DIR")  # before any scoring
     remove_tables(output_dir, split)
     dataset = DavisDataset(davis_root, split, resolution)
     if not results_dir.is_dir():

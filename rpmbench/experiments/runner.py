@@ -21,6 +21,7 @@ from rpmbench.experiments.spec import CellSpec, Paths, resolve_paths, split_trai
 from rpmbench.experiments.store import RunStore
 from rpmbench.experiments.table import TableContext, summarise, to_csv, to_markdown
 from rpmbench.paper import paper_table2
+from rpmbench.writable import check_writable
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
     specs = plan_grid(grid, only) if only else all_specs
     store = RunStore(results_dir / grid.run)
     paths = grid_paths(grid, store.work)
+    check_writable(store.root, "the run folder", "pass --results-dir DIR")
     with lock(store.root) if lock is not None else contextlib.nullcontext():
         return _run_locked(grid, store, paths, all_specs, specs, executor, force, progress,
                            reference_dir, start, overlays)
