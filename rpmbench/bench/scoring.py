@@ -7,6 +7,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from rpmbench.errors import BackendUnavailableError
+
 HELP = "time rpmbench's J/F scorer against vos-benchmark and PNG decoding alone"
 DESCRIPTION = """\
 Scores the same predictions of the built-in 'davis'-size data set (30 val sequences x 50 frames
@@ -59,8 +61,13 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     import numpy as np
-    from vos_benchmark.benchmark import benchmark
 
+    try:
+        from vos_benchmark.benchmark import benchmark
+    except ModuleNotFoundError:
+        raise BackendUnavailableError(
+            "bench scoring compares with vos-benchmark, which is not installed; install it with "
+            "`python -m pip install --no-deps vos-benchmark` (--no-deps keeps one OpenCV wheel).") from None
     from rpmbench.bench.timing import write_benchmark
     from rpmbench.data.builtin import cache_dir, ensure_builtin_dataset
     from rpmbench.data.davis import DavisDataset
