@@ -21,14 +21,16 @@ recomputed. The recipe defaults to results/learning's 1000-step one ({' '.join(R
 --set overrides any TrainConfig field (the training steps come from --steps).
 
 examples:
-  python -m rpmbench curves                                    # results/curves/r18-curves.csv
+  python -m rpmbench curves                                    # runs/curves/r18-curves.csv
   python -m rpmbench curves --variants deformable-l3 corr-l3 --steps 300 \\
-      --out results/recipes/corr-300.csv                       # a 300-step recipe comparison
+      --out runs/recipes/corr-300.csv                          # a 300-step recipe comparison
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("results/curves/r18-curves.csv"), help="output CSV")
+    parser.add_argument("--out", type=Path, default=Path("runs/curves/r18-curves.csv"),
+                        help="output CSV (default: runs/curves/r18-curves.csv; the committed curves are "
+                             "under results/curves/)")
     parser.add_argument("--work", type=Path, default=Path("runs/curves"), help="runs and per-point scores")
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
                         help="Table 2 rows (deformable-l3, standard-l1, dilated-d6-l3, ...) or corr-l3")

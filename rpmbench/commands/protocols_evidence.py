@@ -16,7 +16,7 @@ optical-flow at H/4 and at frame size, pixels) once, and writes <out>/protocols.
 <out>/protocols.json (J&F mean +- std over seeds per method, settings, versions, this command).
 
 examples:
-  python -m rpmbench protocols-evidence --out results/protocols \\
+  python -m rpmbench protocols-evidence --out runs/protocols \\
       --checkpoints ck/s0/checkpoint.pt ck/s1/checkpoint.pt ck/s2/checkpoint.pt --seeds 0 1 2
 """
 

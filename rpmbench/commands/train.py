@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evidence-seeds", type=int, nargs="+", default=None, metavar="SEED",
                         help="instead of one run: train once per seed, score on the built-in val split "
                              "beside the baselines (the grid's run_cell), write "
-                             "results/learning/<backbone>-<matching>.json")
+                             "<out>/<backbone>-<matching>.json")
 
 
 def load_train_config(files: list[Path], assignments: list[str]):
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.evidence_seeds:
         from rpmbench.training.evidence import learning_evidence
 
-        output = Path("results/learning") / f"{config.model.backbone}-{config.model.matching}.json"
+        output = args.out / f"{config.model.backbone}-{config.model.matching}.json"
         summary = learning_evidence(config, args.evidence_seeds, args.out, output, not args.no_progress)
         print(f"RPM-Net J&F {summary['rpmnet_jf_mean']:.3f} +- {summary['rpmnet_jf_std']:.3f} over seeds "
               f"{args.evidence_seeds}; copy-previous {summary['copy_previous_jf']:.3f}; wrote {output}")
