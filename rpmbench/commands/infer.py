@@ -11,8 +11,9 @@ Semi-supervised video object segmentation: for every sequence of the split, the 
 ground-truth masks are propagated frame by frame and each frame's argmax is written as a DAVIS
 palette PNG under <out>/<sequence>/<frame>.png, the layout the official evaluation reads
 (see rpmbench/propagation.py). Only the first frame's annotation is read, so sets that annotate
-the first frame only (DAVIS test-dev; YouTube-VOS valid in the DAVIS layout, where objects that
-first appear later are not propagated) work; --evaluate needs every frame annotated. --protocol chooses how a mask reaches frame t:
+the first frame only work (DAVIS test-dev; YouTube-VOS valid in the DAVIS layout, where objects
+that first appear later are not propagated); --evaluate needs every frame annotated.
+--protocol chooses how a mask reaches frame t:
   flow     the paper's protocol (default): the matching module's flow between frames t-1 and t
            warps the t-1 soft mask (layer 109)
   memory   beyond the paper, the protocol of CRW / DINO / MAST: the target's embedding is matched
