@@ -5,7 +5,8 @@ Each subcommand lives in its own module under :mod:`rpmbench.commands` and expos
 - ``HELP``: one line shown in ``python -m rpmbench --help``;
 - ``DESCRIPTION``: the text shown by ``python -m rpmbench <command> --help`` (with examples);
 - ``add_arguments(parser)``: registers its options;
-- ``run(args) -> int``: does the work and returns the exit status.
+- ``run(args) -> int``: does the work and returns the exit status;
+- optionally ``RESUME_FLAG``: the option that makes a rerun continue (added to the resume hint).
 
 Modules import heavy libraries (torch, cv2) inside ``run`` so that ``--help`` stays fast.
 """
@@ -15,11 +16,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
+import signal
 import sys
 from collections.abc import Sequence
 
 from rpmbench import __version__
 from rpmbench.errors import RpmbenchError
+from rpmbench.interrupts import EXIT_STATUS, SigtermAsInterrupt, Terminated
 
 # Subcommand name -> module implementing it, in the order a new user meets them.
 COMMANDS: dict[str, str] = {
@@ -76,20 +79,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def resume_hint(argv: Sequence[str], signum: int, note: str = "") -> str:
+    """The one line printed when signal ``signum`` ended the command ``argv``: the command that
+    resumes it (with the command's ``RESUME_FLAG`` added) and ``note`` as a shell comment."""
+    words = ["python", "-m", "rpmbench", *argv]
+    command = next((word for word in argv if word in COMMANDS), None)
+    flag = getattr(importlib.import_module(COMMANDS[command]), "RESUME_FLAG", None) if command else None
+    how = "rerun the same command to resume"
+    if flag and flag not in argv:
+        words.append(flag)
+        how = "resume with"
+    what = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+    return f"{what}; {how}: {shlex.join(words)}" + (f"  # {note}" if note else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; returns the exit status (130 on Ctrl-C)."""
+    """Parse ``argv`` and run the chosen subcommand; returns the exit status (130 on Ctrl-C, 143 on
+    SIGTERM, which is handled like Ctrl-C)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
-        return int(args._run(args) or 0)
+        with SigtermAsInterrupt():
+            args = build_parser().parse_args(argv)
+            return int(args._run(args) or 0)
     except RpmbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        pass  # reported below, once the traceback's frames (and the progress bars they held) are gone
+    except KeyboardInterrupt as interrupt:
+        # Only the facts are kept: reported below, once the traceback's frames (and the progress
+        # bars they held) are gone.
+        signum = signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT
+        note = str(interrupt)
     # Every command keeps its finished work (atomic files, checkpoints): say so, no traceback.
-    command = shlex.join(["python", "-m", "rpmbench", *(sys.argv[1:] if argv is None else argv)])
-    print(f"\ninterrupted; rerun the same command to resume: {command}", file=sys.stderr)
-    return 130
+    print("\n" + resume_hint(argv, signum, note), file=sys.stderr)
+    return EXIT_STATUS[signum]
 
 
 if __name__ == "__main__":

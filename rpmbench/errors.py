@@ -17,7 +17,7 @@ class ConfigError(RpmbenchError):
 
 
 class BackendUnavailableError(RpmbenchError):
-    """A named deformable-convolution backend cannot be used here (with how to install it)."""
+    """A named backend or optional library cannot be used here (with how to install it)."""
 
 
 class TrainingDivergedError(RpmbenchError):

@@ -53,6 +53,55 @@ def test_layout_errors_name_the_file(root: Path, damage, message: str) -> None:
         DavisDataset(root, "val")
 
 
+def _keep_first_annotations(root: Path) -> None:
+    """Delete every annotation but each sequence's first, as DAVIS test-dev ships them."""
+    for path in (root / "Annotations" / "480p").glob("*/*.png"):
+        if path.stem != "00000":
+            path.unlink()
+
+
+def test_first_frame_only_annotations_read_for_propagation(root: Path) -> None:
+    full = DavisDataset(root, "val").read_first_mask("cat")
+    _keep_first_annotations(root)
+    with pytest.raises(DataError, match=r"cat: 1 annotation PNGs but 5 JPEG frames in .*; scoring needs every frame"):
+        DavisDataset(root, "val")  # what scoring reads
+    dataset = DavisDataset(root, "val", first_frame_only=True)
+    assert [p.name for p in dataset.annotation_paths("cat")] == ["00000.png"]
+    assert dataset.read_frames("cat").shape == (5, 24, 32, 3)
+    assert np.array_equal(dataset.read_first_mask("cat"), full)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda r: (r / "Annotations/480p/cat/00000.png").unlink(),
+     r"cat/00000.png: the first frame's annotation is missing"),
+    (lambda r: (r / "Annotations/480p/cat/00000.png").rename(r / "Annotations/480p/cat/00009.png"),
+     r"cat/00000.png: the first frame's annotation is missing"),
+    (lambda r: shutil.copy(r / "Annotations/480p/cat/00000.png", r / "Annotations/480p/cat/00000b.png"),
+     r"cat/00000b.png: annotation without a frame"),
+])
+def test_first_frame_only_errors_name_the_file(root: Path, damage, message: str) -> None:
+    _keep_first_annotations(root)
+    damage(root)
+    with pytest.raises(DataError, match=message):
+        DavisDataset(root, "val", first_frame_only=True)
+
+
+def test_grid_trains_on_first_frame_only_splits_and_scores_full_ones(root: Path, tmp_path: Path) -> None:
+    """A real root with a test-dev split that annotates first frames only: the grid trains on its
+    frames beside val; it refuses to score it."""
+    from rpmbench.experiments.spec import DataChoice, resolve_paths
+    from rpmbench.training.frames import discover_sequences
+
+    write_davis(root, {"owl": moving_ellipses(np.random.default_rng(2), 3, 24, 32, 1)}, split="test-dev")
+    for name in ("00001.png", "00002.png"):
+        (root / "Annotations/480p/owl" / name).unlink()
+    paths = resolve_paths(DataChoice(source="davis"), str(root), (), ["val", "test-dev"], tmp_path)
+    assert paths.davis_root == root
+    assert [len(s) for s in discover_sequences([root], ["val", "test-dev"], None)] == [5, 4, 3]
+    with pytest.raises(DataError, match="owl: 1 annotation PNGs but 3 JPEG frames .* scoring needs"):
+        resolve_paths(DataChoice(source="davis", split="test-dev"), str(root), (), ["val"], tmp_path)
+
+
 def test_rgb_mask_and_corrupt_jpeg_are_refused(root: Path) -> None:
     dataset = DavisDataset(root, "val")
     Image.new("RGB", (32, 24)).save(root / "Annotations/480p/cat/00002.png")

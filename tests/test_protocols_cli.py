@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from PIL import Image
 
 from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.cli import main
-from rpmbench.data.palette import davis_palette
+from rpmbench.data.palette import davis_palette, read_palette_png
 from rpmbench.models import RPMNetConfig, build_rpmnet
 from rpmbench.viz.overlay import overlay_masks, sheet_indices
 from rpmbench.training.checkpoint import save_checkpoint
@@ -43,6 +44,33 @@ def test_infer_memory_writes_scores_beside_and_overlays(tiny: tuple[Path, Path],
     assert (tmp_path / "val-scores" / "global_results-val.csv").is_file()
     gif = Image.open(tmp_path / "overlay" / "a.gif")
     assert gif.n_frames == 4 and Image.open(tmp_path / "overlay" / "a.png").mode == "RGB"
+
+
+def test_infer_propagates_from_first_frame_only_annotations(tiny: tuple[Path, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """A DAVIS test-dev-like copy (first frame annotated only): infer writes every frame, as on the
+    fully annotated root; --evaluate refuses before any work, naming the folder."""
+    root, checkpoint = tiny
+    sparse = tmp_path / "test-dev"
+    shutil.copytree(root, sparse)
+    for path in (sparse / "Annotations" / "480p").glob("*/*.png"):
+        if path.stem != "00000":
+            path.unlink()
+    args = ["infer", "--checkpoint", str(checkpoint), "--split", "val", "--radius", "3"]
+    assert main([*args, "--davis-root", str(root), "--out", str(tmp_path / "full")]) == 0
+    assert main([*args, "--davis-root", str(sparse), "--out", str(tmp_path / "sparse"),
+                 "--overlay", str(tmp_path / "overlay")]) == 0
+    for sequence, frames in (("a", 4), ("b", 3)):
+        written = sorted((tmp_path / "sparse" / sequence).iterdir())
+        assert len(written) == frames and (tmp_path / "overlay" / f"{sequence}.gif").is_file()
+        for path in written:
+            assert read_palette_png(path).tolist() == read_palette_png(tmp_path / "full" / sequence / path.name).tolist()
+    capsys.readouterr()
+    assert main([*args, "--davis-root", str(sparse), "--out", str(tmp_path / "scored"), "--evaluate"]) == 2
+    error = capsys.readouterr().err
+    assert "Annotations/480p/a: 1 annotation PNGs but 4 JPEG frames" in error
+    assert "scoring needs every frame's annotation" in error and error.count("\n") == 1
+    assert not (tmp_path / "scored").exists()
 
 
 def test_infer_refuses_bad_protocol_parameters_before_reading(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

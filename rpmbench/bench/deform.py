@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rpmbench.bench.timing import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_HELP
+
 HELP = "time forward+backward of every available deform-conv backend"
 DESCRIPTION = """\
 Times forward+backward of each importable backend (reference, torchvision, mmcv) on the same
 random inputs at the matching module's shape (batch 8, 64 -> 32 channels at 64x64, i.e. a 256x256
 crop at H/4, 3x3 kernel, padding 1), after a warm-up, as the median of repeats. Also reports each
 backend's largest deviation from the reference (forward and every gradient), and writes
-results/benchmarks/deform-<cpu|cuda>.json.
+<output-dir>/deform-<cpu|cuda>.json.
 
 examples:
   python -m rpmbench bench deform
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats (default: 5)")
-    parser.add_argument("--output-dir", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help=OUTPUT_DIR_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rpmbench.bench.timing import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_HELP
+
 HELP = "propagation frames/s (and peak memory) at 480p per protocol and backbone"
 DESCRIPTION = """\
 Times the per-frame work of propagation at DAVIS resolution (480x854 by default), median of
@@ -19,7 +21,7 @@ repeats after a warm-up, then bilinear upsampling and argmax of a (K+1)-channel 
 Each row runs in a fresh process; its peak memory is the increase of the process's maximum
 resident set size (resource.getrusage ru_maxrss) from just before the first timed call to the
 end, i.e. what the step needs beyond the model and its inputs.
-Writes results/benchmarks/infer-<cpu|cuda>.json (protocol flow only) or
+Writes <output-dir>/infer-<cpu|cuda>.json (protocol flow only) or
 infer-protocols-<cpu|cuda>.json.
 
 examples:
@@ -41,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", help="deformable-conv backend")
     parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--output-dir", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help=OUTPUT_DIR_HELP)
 
 
 def _measure(protocol: str, backbone: str, options: dict[str, Any]) -> dict[str, Any]:

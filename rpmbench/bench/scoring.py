@@ -7,6 +7,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from rpmbench.bench.timing import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_HELP
+from rpmbench.errors import BackendUnavailableError
+
 HELP = "time rpmbench's J/F scorer against vos-benchmark and PNG decoding alone"
 DESCRIPTION = """\
 Scores the same predictions of the built-in 'davis'-size data set (30 val sequences x 50 frames
@@ -14,7 +17,7 @@ at 480x854; generated into the cache on first use, predictions = the ground trut
 pixels with some objects dropped) three ways, in one run and with the same number of worker
 processes: rpmbench's scorer, vos-benchmark, and only decoding the PNGs both read. Checks that the
 two scorers agree per object (where their definitions agree: objects present from the first scored
-frame) and writes results/benchmarks/scoring-cpu.json with times and ratios.
+frame) and writes <output-dir>/scoring-cpu.json with times and ratios.
 
 examples:
   python -m rpmbench bench scoring --workers 2
@@ -24,7 +27,7 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes for every contender")
-    parser.add_argument("--output-dir", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help=OUTPUT_DIR_HELP)
 
 
 def _fake_predictions(root: Path, out: Path) -> Path:
@@ -59,8 +62,13 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     import numpy as np
-    from vos_benchmark.benchmark import benchmark
 
+    try:
+        from vos_benchmark.benchmark import benchmark
+    except ModuleNotFoundError:
+        raise BackendUnavailableError(
+            "bench scoring compares with vos-benchmark, which is not installed; install it with "
+            "`python -m pip install --no-deps vos-benchmark` (--no-deps keeps one OpenCV wheel).") from None
     from rpmbench.bench.timing import write_benchmark
     from rpmbench.data.builtin import cache_dir, ensure_builtin_dataset
     from rpmbench.data.davis import DavisDataset

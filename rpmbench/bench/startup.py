@@ -19,11 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rpmbench.bench.timing import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_HELP
+
 HELP = "time the start-up of 'evaluate' (no torch on the scoring path) in fresh processes"
 DESCRIPTION = """\
 Runs 'python -m rpmbench evaluate' on a one-sequence, three-frame DAVIS-layout folder in fresh
 processes (warm-up, then the median of --repeats), beside 'python -c pass', and writes
-results/benchmarks/evaluate-startup-cpu.json: wall times, the libraries the run imported, the
+<output-dir>/evaluate-startup-cpu.json: wall times, the libraries the run imported, the
 top-level import times, library versions. --compare-with DIR times the same command with
 PYTHONPATH=DIR (another checkout, e.g. the commit before a change), side by side.
 
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=7, help="timed runs of each command (default: 7)")
     parser.add_argument("--compare-with", type=Path, metavar="DIR",
                         help="also time the command with PYTHONPATH=DIR (another rpmbench checkout)")
-    parser.add_argument("--output-dir", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help=OUTPUT_DIR_HELP)
 
 
 def _tiny_davis(root: Path) -> tuple[Path, Path]:

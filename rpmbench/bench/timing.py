@@ -11,7 +11,10 @@ from typing import Any
 from rpmbench.atomic import atomic_write_json
 from rpmbench.provenance import run_metadata
 
-DEFAULT_OUTPUT_DIR = Path("results/benchmarks")
+#: Where a benchmark writes unless --output-dir says otherwise: gitignored, so a run never rewrites
+#: the committed measurements under results/benchmarks/ unless asked to.
+DEFAULT_OUTPUT_DIR = Path("runs/benchmarks")
+OUTPUT_DIR_HELP = "folder of the JSON (default: runs/benchmarks; results/benchmarks holds the committed ones)"
 
 
 def median_seconds(

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from rpmbench.bench.timing import DEFAULT_OUTPUT_DIR, OUTPUT_DIR_HELP
+
 HELP = "training samples/s (forward, backward, Adam step) per backbone"
 DESCRIPTION = """\
 Times full training steps (colour conversion, forward through embedding and matching module,
@@ -14,7 +16,7 @@ repeats. Reports samples/s and the FLOP rate achieved (FLOPs counted once with
 torch.utils.flop_counter; the bilinear sampling of deformable convs counts as zero), and the model
 FLOPs utilisation (MFU) against a peak: --peak-tflops N, or --peak-tflops measure (the default),
 which times an n x n matmul on the device in bf16 with --amp and float32 otherwise.
-Writes results/benchmarks/train-<cpu|cuda>.json.
+Writes <output-dir>/train-<cpu|cuda>.json.
 
 examples:
   python -m rpmbench bench train --backbones resnet18 resnet101 --crop 128 --batch 4
@@ -47,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peak-tflops", type=peak_argument, default="measure", metavar="N|measure",
                         help="device peak (TFLOP/s) for MFU, or 'measure' to time a matmul (default)")
-    parser.add_argument("--output-dir", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, help=OUTPUT_DIR_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,15 +1,17 @@
-"""``python -m rpmbench bench``: speed measurements written to ``results/benchmarks/``."""
+"""``python -m rpmbench bench``: speed measurements written to ``runs/benchmarks/`` (``--output-dir``)."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 
-HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up) into results/benchmarks/"
+HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up) into runs/benchmarks/"
 DESCRIPTION = """\
 Time one part of the pipeline with warm-up and the median of repeats, side by side with a peer
 where one exists, and write a JSON file (device, library versions, timings, ratios) under
-results/benchmarks/. Timings are never asserted in tests; they are recorded here.
+--output-dir (default runs/benchmarks/, gitignored; the committed measurements are in
+results/benchmarks/, which a run rewrites only when --output-dir names it). Timings are
+never asserted in tests; they are recorded here.
 
 examples:
   python -m rpmbench bench deform                 # each deform-conv backend, forward+backward

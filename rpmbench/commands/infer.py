@@ -10,7 +10,10 @@ DESCRIPTION = """\
 Semi-supervised video object segmentation: for every sequence of the split, the first frame's
 ground-truth masks are propagated frame by frame and each frame's argmax is written as a DAVIS
 palette PNG under <out>/<sequence>/<frame>.png, the layout the official evaluation reads
-(see rpmbench/inference/propagate.py). --protocol chooses how a mask reaches frame t:
+(see rpmbench/inference/propagate.py). Only the first frame's annotation is read, so sets that annotate
+the first frame only work (DAVIS test-dev; YouTube-VOS valid in the DAVIS layout, where objects
+that first appear later are not propagated); --evaluate needs every frame annotated.
+--protocol chooses how a mask reaches frame t:
   flow     the paper's protocol (default): the matching module's flow between frames t-1 and t
            warps the t-1 soft mask (layer 109)
   memory   beyond the paper, the protocol of CRW / DINO / MAST: the target's embedding is matched
@@ -29,6 +32,7 @@ examples:
   python -m rpmbench infer --checkpoint C --out R --protocol memory --context 20 --topk 10 --temperature 0.05
   python -m rpmbench infer --checkpoint C --out R --protocol fusion --fusion-weight 0.5 --overlay R-overlays
   python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --out R --device cuda --precision bfloat16
+  python -m rpmbench infer --checkpoint C --davis-root ~/data/DAVIS --split test-dev --out R
 """
 
 
@@ -80,11 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rpmbench.data.builtin import ensure_builtin_dataset
+    from rpmbench.data.davis import DavisDataset
     from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
+    from rpmbench.registry import protocol
     from rpmbench.training import load_checkpoint_model
     from rpmbench.writable import check_writable
-
-    from rpmbench.registry import protocol
 
     fields = dict(device=args.device, precision=args.precision, mode=args.mode, scale=args.scale,
                   batch_frames=args.batch_frames, context=args.context, topk=args.topk, radius=args.radius,
@@ -93,9 +97,10 @@ def run(args: argparse.Namespace) -> int:
     config = PropagationConfig(**{**fields, **protocol(args.protocol).config_fields()})
     config.validate()  # before the checkpoint and the data are read
     check_writable(args.out, "the results folder", "pass another --out")
+    root = args.davis_root or ensure_builtin_dataset()
+    DavisDataset(root, args.split, first_frame_only=not args.evaluate)  # layout errors before any work
     model, train_config = load_checkpoint_model(args.checkpoint, args.device)
     config.colour_space = train_config.colour_space
-    root = args.davis_root or ensure_builtin_dataset()
     stats = propagate_dataset(model, root, args.split, args.out, config)
     print(f"propagated {stats.frames} frames at {stats.fps:.1f} frames/s into {args.out} "
           f"(protocol {config.protocol})")

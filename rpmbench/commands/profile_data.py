@@ -16,7 +16,7 @@ Measures how hard a DAVIS-layout set is for mask propagation, prints it and writ
 
 examples:
   python -m rpmbench profile-data --davis-root ~/data/DAVIS --out profile.json
-  python -m rpmbench profile-data --builtin deform --size small --out results/data-profiles/deform-small-seed0.json
+  python -m rpmbench profile-data --builtin deform --size small --out runs/deform-small-seed0.json
 """
 
 

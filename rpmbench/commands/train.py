@@ -27,6 +27,10 @@ examples:
 """
 
 
+#: Added to the resume hint printed when Ctrl-C or SIGTERM stops a run.
+RESUME_FLAG = "--resume"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, logs)")
     parser.add_argument("--config", type=Path, action="append", default=[],

@@ -12,6 +12,10 @@ hold only 0 and 255 is therefore read with 255 as object 1 (:func:`read_mask_fra
 when its first mask is read (:meth:`DavisDataset.read_first_mask`); a first mask with no object at
 all is refused.
 
+Scoring needs every frame annotated (DAVIS train/val). Sets that annotate the first frame only
+(DAVIS test-dev, YouTube-VOS valid converted to this layout) are read with ``first_frame_only``:
+enough to propagate, train on the frames, or draw overlays, never to score.
+
 Predictions use the layout the official evaluation reads: ``<results>/<seq>/%05d.png``.
 Every problem raises :class:`~rpmbench.errors.DataError` naming the file and what to do.
 """
@@ -52,15 +56,20 @@ class DavisDataset:
         root: folder holding ``JPEGImages``, ``Annotations`` and ``ImageSets``.
         split: name of a split file in ``ImageSets/2017`` (``train`` or ``val``).
         resolution: ``480p`` or ``Full-Resolution``.
+        first_frame_only: accept sequences whose annotations cover only some frames, the first
+            one included (enough to propagate; scoring needs every frame).
 
     The layout is checked on construction: the split file, and for every listed sequence its
-    frame and annotation folders with equally many files (DAVIS train/val annotate every frame).
+    frame and annotation folders, with one annotation per frame (DAVIS train/val) or, with
+    ``first_frame_only``, the first frame's annotation and no annotation without its frame.
     """
 
-    def __init__(self, root: str | os.PathLike[str], split: str = "val", resolution: str = "480p") -> None:
+    def __init__(self, root: str | os.PathLike[str], split: str = "val", resolution: str = "480p",
+                 first_frame_only: bool = False) -> None:
         self.root = Path(root)
         self.split = split
         self.resolution = resolution
+        self.first_frame_only = first_frame_only
         if resolution not in RESOLUTIONS:
             raise DataError(f"unknown resolution {resolution!r}; choose one of {RESOLUTIONS}")
         if not self.root.is_dir():
@@ -76,16 +85,36 @@ class DavisDataset:
         if not self.sequences:
             raise DataError(f"{split_file}: split file lists no sequences.")
         for sequence in self.sequences:
-            frames, annotations = self.frame_paths(sequence), self.annotation_paths(sequence)
-            if len(frames) != len(annotations):
-                raise DataError(
-                    f"{self._annotation_dir(sequence)}: {len(annotations)} annotation PNGs but "
-                    f"{len(frames)} JPEG frames in {self._frame_dir(sequence)}; every frame needs "
-                    "its annotation (re-extract the sequence).")
-            names = [p.stem for p in frames]
-            if names != [p.stem for p in annotations]:
-                raise DataError(f"{self._annotation_dir(sequence)}: annotation names do not match "
-                                f"the frame names in {self._frame_dir(sequence)}.")
+            if first_frame_only:
+                self._check_first_annotated(sequence)
+            else:
+                self._check_every_frame_annotated(sequence)
+
+    def _check_every_frame_annotated(self, sequence: str) -> None:
+        """One annotation per frame, with the frame's name (what scoring needs)."""
+        frames, annotations = self.frame_paths(sequence), self.annotation_paths(sequence)
+        if len(frames) != len(annotations):
+            raise DataError(
+                f"{self._annotation_dir(sequence)}: {len(annotations)} annotation PNGs but "
+                f"{len(frames)} JPEG frames in {self._frame_dir(sequence)}; scoring needs every "
+                "frame's annotation (re-extract the sequence; for a set that annotates the first "
+                "frame only, such as DAVIS test-dev, run `infer` without --evaluate).")
+        if [p.stem for p in frames] != [p.stem for p in annotations]:
+            raise DataError(f"{self._annotation_dir(sequence)}: annotation names do not match "
+                            f"the frame names in {self._frame_dir(sequence)}.")
+
+    def _check_first_annotated(self, sequence: str) -> None:
+        """The first frame's annotation exists, and every annotation names a frame."""
+        frames = [p.stem for p in self.frame_paths(sequence)]
+        first = self._annotation_dir(sequence) / f"{frames[0]}.png"
+        if not first.is_file():
+            raise DataError(f"{first}: the first frame's annotation is missing; propagation starts "
+                            "from it (add the PNG or remove the sequence from the split file).")
+        annotations = [p.stem for p in self.annotation_paths(sequence)]
+        orphans = sorted(set(annotations) - set(frames))
+        if orphans:
+            raise DataError(f"{self._annotation_dir(sequence) / orphans[0]}.png: annotation without "
+                            f"a frame of that name in {self._frame_dir(sequence)}.")
 
     def _frame_dir(self, sequence: str) -> Path:
         return self.root / "JPEGImages" / self.resolution / sequence

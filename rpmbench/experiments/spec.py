@@ -213,7 +213,7 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
                             "'train.data_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
     DavisDataset(root, split=data.split)  # validates the layout, raises DataError
     for split in davis_splits:
-        DavisDataset(root, split=split)
+        DavisDataset(root, split=split, first_frame_only=True)  # training reads the frames only
     for path in extra:
         if not Path(path).exists():
             raise DataError(f"training data root {path} does not exist; fix it with --set "

@@ -196,7 +196,7 @@ def propagate_split(davis_root: str | os.PathLike[str], split: str, results_dir:
 
     The one loop every propagating method (RPM-Net under any protocol, every baseline) goes through.
     """
-    dataset = DavisDataset(davis_root, split)
+    dataset = DavisDataset(davis_root, split, first_frame_only=True)  # frame 0 is all it reads
     frames_done, seconds = 0, 0.0
     for sequence in tqdm(dataset.sequences, desc=desc, unit="seq", disable=not progress):
         frames = dataset.read_frames(sequence)

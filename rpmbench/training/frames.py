@@ -68,7 +68,7 @@ def discover_sequences(roots: list[str | os.PathLike[str]], davis_splits: list[s
             sequences.append(FrameSequence(entry.stem, frames=frames))
         elif (entry / "ImageSets" / "2017").is_dir():
             for split in davis_splits:
-                dataset = DavisDataset(entry, split)
+                dataset = DavisDataset(entry, split, first_frame_only=True)  # frames only
                 sequences += [FrameSequence(f"{entry.name}/{seq}", paths=dataset.frame_paths(seq))
                               for seq in dataset.sequences]
         elif entry.is_dir():

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from rpmbench.atomic import atomic_write_json
 from rpmbench.errors import TrainingDivergedError
+from rpmbench.interrupts import DeferredInterrupts
 from rpmbench.models import RPMNet
 from rpmbench.provenance import git_commit
 from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
@@ -134,7 +135,9 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
 
     With ``resume`` and an existing checkpoint, training continues from it and reproduces the
     uninterrupted run exactly on CPU. A NaN or infinite loss raises
-    :class:`TrainingDivergedError`; the last checkpoint written stays the last good one.
+    :class:`TrainingDivergedError`; the last checkpoint written stays the last good one. Ctrl-C or
+    SIGTERM ends the current step, writes a checkpoint and raises :class:`KeyboardInterrupt`
+    (:class:`~rpmbench.interrupts.Terminated` for SIGTERM) saying so (:mod:`rpmbench.interrupts`).
     """
     config.validate()
     run_dir = Path(run_dir)
@@ -181,7 +184,8 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     bar = tqdm(loader, total=config.steps - start, initial=0, desc="train", unit="step",
                disable=not progress, dynamic_ncols=True)
     board_context = _open_tensorboard(run_dir, start) if config.tensorboard else contextlib.nullcontext()
-    with log_path.open("a", buffering=1) as log, board_context as board:  # log line-buffered: `tail -f` works
+    with (log_path.open("a", buffering=1) as log,  # line-buffered: `tail -f` works
+          board_context as board, DeferredInterrupts() as interrupts):
         for step, (reference, target) in zip(range(start, config.steps), bar):
             tick = time.perf_counter()
             loss = step_fn(model, reference, target, config)
@@ -208,10 +212,11 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
             bar.set_postfix(loss=f"{loss_value:.4f}")
             if (step + 1) in config.keep_checkpoints_at:
                 save_checkpoint(kept_checkpoint_path(run_dir, step + 1), checkpoint_state(step + 1))
-            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or interrupts.pending:
                 checkpoint(step + 1)
                 if board is not None:
                     board.flush()
+            interrupts.raise_pending(f"checkpoint written at step {step + 1} of {config.steps}")
     return TrainResult(checkpoint_path, config.steps, seconds, loss_value)
 
 

@@ -72,7 +72,7 @@ def write_overlays(davis_root: str | os.PathLike[str], split: str, results_dir: 
     if max_frames < 1 or fps <= 0 or not 0 <= alpha <= 1:
         raise ValueError(f"write_overlays: need max_frames >= 1, fps > 0, 0 <= alpha <= 1; got "
                          f"{max_frames}, {fps}, {alpha}")
-    dataset = DavisDataset(davis_root, split)
+    dataset = DavisDataset(davis_root, split, first_frame_only=True)  # frames and predictions only
     overlay_dir = Path(overlay_dir)
     overlay_dir.mkdir(parents=True, exist_ok=True)
     written = []
