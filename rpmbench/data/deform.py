@@ -239,7 +239,8 @@ class Actor:
 def _motion(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, figure: Figure,
             height: float, speed: float, tempo: float) -> Motion:
     """A random motion; the scale ramp spans the sequence's ``tempo * frames`` scene time, so an
-    object grows or shrinks by at most ``exp(scale_change)`` over a sequence at any tempo."""
+    object grows or shrinks by at most ``exp(scale_change)`` over a sequence at any tempo, and a
+    dash lasts ``dash_frames`` frames at any tempo."""
     margin = knobs.reenter_margin * size.height
     direction, turn = rng.uniform(0, 2 * math.pi, 2)
     dash = knobs.dash_speed * size.height * float(rng.uniform(0.5, 1.5))
@@ -247,7 +248,7 @@ def _motion(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, figu
         start=(rng.uniform(0.25, 0.75) * size.height, rng.uniform(0.2, 0.8) * size.width),
         velocity=(speed * math.sin(direction), speed * math.cos(direction)),
         wobble=(rng.uniform(0, 0.04) * size.height, rng.uniform(0.1, 0.4), rng.uniform(0, 2 * math.pi)),
-        dash=(rng.uniform(0, size.frames), rng.uniform(*knobs.dash_frames), *(
+        dash=(rng.uniform(0, size.frames) * tempo, rng.uniform(*knobs.dash_frames) * tempo, *(
             (dash * math.sin(turn), dash * math.cos(turn)) if rng.random() < knobs.dash else (0.0, 0.0))),
         angle=(rng.uniform(-0.4, 0.4), rng.normal(0, knobs.spin)),
         scale=(height / max(figure.size), rng.uniform(-knobs.scale_change, knobs.scale_change) / size.frames / tempo),
