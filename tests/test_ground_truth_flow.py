@@ -103,7 +103,6 @@ def test_still_photo_background_flow_is_exact_and_clip_background_unknown() -> N
         sequence.valid[t] & (sequence.masks[t] == 0)].mean() for t in range(1, 6)]
     assert max(errors) < 6
     clip = deform.render_sequence(np.random.default_rng(0), TINY)  # deform: clip backgrounds only
-    assert not (clip.valid & (clip.masks == 0) & (clip.flow != 0).any(-1)).any() or True
     objects = clip.masks[1:] > 0
     assert clip.valid[1:][~objects].mean() < clip.valid[1:][objects].mean()
 
