@@ -73,7 +73,7 @@ def test_masks_are_the_warped_supports(seed: int) -> None:
     (decoys under, occluders over, later ids over earlier ones)."""
     rng = np.random.default_rng(seed)
     plan = deform.plan_sequence(rng, TINY, BUSY)
-    frames, masks = deform.render_plan(plan, TINY, BUSY)
+    masks = deform.render_plan(plan, TINY, BUSY).masks
     assert any(len(actor.figure.parts) > 1 for actor in plan.actors)  # articulated objects present
     for t in range(TINY.frames):
         expected = torch.zeros(TINY.height, TINY.width, dtype=torch.uint8)

@@ -77,7 +77,7 @@ def test_command_prints_and_writes_json(tiny: Path, tmp_path: Path, capsys: pyte
     assert set(profile["motion_inside"]) == {"p50", "p90", "p99"}
     assert 0 <= profile["objects_absent"] <= 1
     printed = capsys.readouterr().out
-    assert "motion inside objects" in printed and "J&F copy-first" in printed
+    assert "dis feature_px" in printed and "J&F copy-first" in printed
 
 
 def test_command_refuses_an_unknown_baseline(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,9 +26,16 @@ PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket", "hubble_d
 
 @functools.cache
 def photo(name: str) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB of one scikit-image photograph (greyscale ones repeated)."""
+    """``(H, W, 3)`` uint8 RGB of one scikit-image photograph (a function of ``skimage.data``) or
+    matplotlib's ``grace_hopper`` (greyscale ones repeated)."""
     from skimage import data
 
+    if name == "grace_hopper":  # matplotlib's sample photograph
+        from matplotlib import cbook
+        from PIL import Image
+
+        with cbook.get_sample_data("grace_hopper.jpg") as handle:
+            return np.asarray(Image.open(handle).convert("RGB"))
     if name == "motorcycle_left":
         image = data.stereo_motorcycle()[0]
     else:
@@ -149,16 +156,17 @@ def sample_matte(matte: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return out
 
 
-def render_figure(figure: Figure, pose: Pose, t: float, box: tuple[int, int, int, int]
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def render_figure_parts(figure: Figure, pose: Pose, t: float, box: tuple[int, int, int, int]
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """The figure inside frame box ``(top, left, bottom, right)``: ``rgb (h, w, 3)`` float32 and
-    its exact support ``(h, w)`` bool (later parts drawn over earlier ones)."""
+    ``parts (h, w)`` int8, the index of the part shown at each pixel (-1 where none; later parts
+    are drawn over earlier ones)."""
     top, left, bottom, right = box
     ys, xs = np.mgrid[top:bottom, left:right].astype(np.float64)
     canvas = canvas_coordinates(figure, pose, t, ys, xs)
     rgb = np.zeros((bottom - top, right - left, 3), np.float32)
-    support = np.zeros((bottom - top, right - left), bool)
-    for part in figure.parts:
+    parts = np.full((bottom - top, right - left), -1, np.int8)
+    for index, part in enumerate(figure.parts):
         coords = part_coordinates(part, canvas, t)
         matte = sample_matte(part.matte, coords)
         if not matte.any():
@@ -166,8 +174,75 @@ def render_figure(figure: Figure, pose: Pose, t: float, box: tuple[int, int, int
         colour = cv2.remap(part.rgb, coords[..., 1].astype(np.float32), coords[..., 0].astype(np.float32),
                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         rgb[matte] = colour[matte]
-        support |= matte
-    return rgb, support
+        parts[matte] = index
+    return rgb, parts
+
+
+def render_figure(figure: Figure, pose: Pose, t: float, box: tuple[int, int, int, int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The figure inside frame box ``(top, left, bottom, right)``: ``rgb (h, w, 3)`` float32 and
+    its exact support ``(h, w)`` bool."""
+    rgb, parts = render_figure_parts(figure, pose, t, box)
+    return rgb, parts >= 0
+
+
+def _field_shift(figure: Figure, u: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """The deformation at undeformed body-canvas points ``u (..., 2)``: the shift ``(..., 2)`` and
+    its Jacobian ``(..., 2, 2)`` with respect to ``u``."""
+    f = figure.field
+    side = max(figure.size)
+    shift, jacobian = [], []
+    for (ky, kx), phase in zip(f.waves, f.phase):
+        argument = 2 * math.pi * (ky * u[..., 0] + kx * u[..., 1]) / side + f.rate * t + phase
+        shift.append(f.amplitude * np.sin(argument))
+        slope = f.amplitude * np.cos(argument) * 2 * math.pi / side
+        jacobian.append(np.stack([slope * ky, slope * kx], axis=-1))
+    return np.stack(shift, axis=-1), np.stack(jacobian, axis=-2)
+
+
+def undeform(figure: Figure, target: np.ndarray, t: float, iterations: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Undeformed body-canvas points ``(..., 2)`` that the deformation at time ``t`` moves onto
+    ``target (..., 2)`` (Newton's method from ``target``), and whether each converged (1e-4 px)."""
+    u = target.copy()
+    for _ in range(iterations if figure.field.amplitude else 0):
+        shift, jac = _field_shift(figure, u, t)
+        ry, rx = (u + shift - target)[..., 0], (u + shift - target)[..., 1]
+        a, b, c, d = jac[..., 0, 0] + 1, jac[..., 0, 1], jac[..., 1, 0], jac[..., 1, 1] + 1
+        det = a * d - b * c
+        det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+        u = u - np.stack([(d * ry - b * rx) / det, (a * rx - c * ry) / det], axis=-1)
+    shift, _ = _field_shift(figure, u, t)
+    return u, np.abs(u + shift - target).max(axis=-1) < 1e-4
+
+
+def _frame_points(figure: Figure, pose: Pose, u: np.ndarray) -> np.ndarray:
+    """Frame points ``(..., 2)`` (y, x) showing undeformed body-canvas points ``u (..., 2)``."""
+    h, w = figure.size
+    cos, sin = math.cos(pose.angle), math.sin(pose.angle)
+    uy, ux = u[..., 0] - h / 2, u[..., 1] - w / 2
+    return np.stack([pose.centre[0] + pose.scale * (cos * uy + sin * ux),
+                     pose.centre[1] + pose.scale * (-sin * uy + cos * ux)], axis=-1)
+
+
+def previous_points(figure: Figure, pose: Pose, t: float, before: Pose, t_before: float, points: np.ndarray,
+                    parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the figure's material points shown at frame ``points (N, 2)`` (y, x) at time ``t``
+    (``pose``), on parts ``parts (N,)``, are at time ``t_before`` (``before``): ``(N, 2)`` frame
+    points and whether the deformation could be inverted there."""
+    canvas = canvas_coordinates(figure, pose, t, points[:, 0], points[:, 1])
+    source = canvas.copy()  # body-canvas point of the same material point at t_before
+    for index, part in enumerate(figure.parts):
+        chosen = parts == index
+        if part.joint is None or not chosen.any():
+            continue
+        local = part_coordinates(part, canvas[chosen], t)
+        across, along = local[:, 0] - part.matte.shape[0] / 2, local[:, 1]
+        angle = part.angle(t_before)
+        cos, sin = math.cos(angle), math.sin(angle)
+        source[chosen] = np.stack([part.joint[0] + sin * along + cos * across,
+                                   part.joint[1] + cos * along - sin * across], axis=-1)
+    undeformed, converged = undeform(figure, source, t_before)
+    return _frame_points(figure, before, undeformed), converged
 
 
 def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -179,8 +254,12 @@ def _crop(rng: np.random.Generator, image: np.ndarray, height: int, width: int) 
     return cv2.resize(image[y:y + ch, x:x + cw], (width, height), interpolation=cv2.INTER_AREA)
 
 
-def _body_matte(rng: np.random.Generator, side: int) -> np.ndarray:
-    kind = rng.choice(["ellipse", "blob", "horse"], p=[0.35, 0.4, 0.25])
+def _body_matte(rng: np.random.Generator, side: int, horse: bool = True) -> np.ndarray:
+    """A body outline about ``side`` pixels: an ellipse, a blob or (when ``horse``) the horse."""
+    if horse:
+        kind = rng.choice(["ellipse", "blob", "horse"], p=[0.35, 0.4, 0.25])
+    else:
+        kind = rng.choice(["ellipse", "blob"], p=[0.35 / 0.75, 0.4 / 0.75])
     if kind == "horse":
         horse = horse_silhouette().astype(np.uint8)
         scale = side / max(horse.shape)
@@ -215,10 +294,11 @@ def make_bar(rng: np.random.Generator, length: int, width: int, photo_name: str)
 
 
 def make_figure(rng: np.random.Generator, side: int, photo_name: str, limbs: int, limb_width: tuple[float, float],
-                swing: float, deformation: float) -> Figure:
-    """A random figure whose body canvas is about ``side`` pixels, textured from ``photo_name``."""
+                swing: float, deformation: float, horse: bool = True) -> Figure:
+    """A random figure whose body canvas is about ``side`` pixels, textured from ``photo_name``
+    (its body may take the horse outline only when ``horse``)."""
     image = photo(photo_name)
-    matte = _body_matte(rng, side)
+    matte = _body_matte(rng, side, horse)
     h, w = matte.shape
     parts = [Part(_crop(rng, image, h, w), matte)]
     ys, xs = np.nonzero(matte)

