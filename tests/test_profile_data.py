@@ -15,7 +15,9 @@ from PIL import Image
 from rpmbench.inference.baselines import run_baseline
 from rpmbench.cli import main
 from rpmbench.data.davis import DavisDataset
-from rpmbench.data.profile import area_statistics, baseline_scores, flow_magnitudes
+from rpmbench.data.profile import area_statistics, flow_magnitudes
+from rpmbench.experiments.spec import DataChoice
+from rpmbench.experiments.studies.baselines import profile_run_dir, score_baselines
 from rpmbench.evaluation import evaluate_results
 from tests.davis_fixtures import moving_ellipses, write_davis
 
@@ -57,18 +59,25 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_davis(tmp_path_factory.mktemp("davis"), sequences)
 
 
-def test_baseline_scores_match_the_written_and_scored_path(tiny: Path, tmp_path: Path) -> None:
+def test_profile_baselines_are_the_spines_results(tiny: Path, tmp_path: Path) -> None:
+    """profile-data's baseline J&F is the grid spine's result file for the same spec, reused on a rerun."""
     names = ["copy-first", "optical-flow"]
-    in_memory = baseline_scores(DavisDataset(tiny, "val"), names, progress=False)
+    run_dir = profile_run_dir(tmp_path / "profiles", tiny)
+    scores = score_baselines(tiny, DataChoice(source="davis"), names, run_dir, progress=False)
     for name in names:
         run_baseline(name, tiny, "val", tmp_path / name, progress=False)
         scored = evaluate_results(tiny, tmp_path / name, "val", progress=False).global_metrics["J&F-Mean"]
-        assert in_memory[name] == pytest.approx(scored, abs=1e-4)
+        assert scores[name] == round(scored, 4)
+    files = sorted((run_dir / "cells").glob("*.json"))
+    assert len(files) == 2
+    stamps = [path.stat().st_mtime_ns for path in files]
+    assert score_baselines(tiny, DataChoice(source="davis"), names, run_dir, progress=False) == scores
+    assert [path.stat().st_mtime_ns for path in files] == stamps
 
 
 def test_command_prints_and_writes_json(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, sheet = tmp_path / "profile.json", tmp_path / "figures" / "sheet.png"
-    assert main(["profile-data", "--davis-root", str(tiny), "--out", str(out),
+    assert main(["profile-data", "--davis-root", str(tiny), "--out", str(out), "--run-dir", str(tmp_path / "p"),
                  "--baselines", "copy-first,copy-previous", "--contact-sheet", str(sheet)]) == 0
     assert Image.open(sheet).size[1] == 2 * (128 + 2)  # one row per sequence
     profile = json.loads(out.read_text())

@@ -15,7 +15,9 @@ Measures how hard a DAVIS-layout set is for mask propagation, prints it and writ
     DIS's end-point error against it;
   - object area change (largest / smallest visible area per object; |log area ratio| per frame);
   - objects absent (fraction of object-frames without a pixel of the object);
-  - J&F-Mean of the no-learning baselines copy-first, copy-previous, optical-flow and pixels.
+  - J&F-Mean of the no-learning baselines copy-first, copy-previous, optical-flow and pixels, each
+    a result of the grid's spine on the whole split (--max-sequences limits the motion statistics
+    only), kept under --run-dir so a rerun reuses it.
 
 examples:
   python -m rpmbench profile-data --davis-root ~/data/DAVIS --out profile.json
@@ -35,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baselines", default="copy-first,copy-previous,optical-flow,pixels",
                         help="comma-separated baselines to score ('' for none)")
     parser.add_argument("--max-sequences", type=int, default=None,
-                        help="profile only the split's first N sequences (default: all)")
+                        help="measure motion and areas on the split's first N sequences only (default: all)")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/profiles"),
+                        help="where the baselines' result files are kept (default: runs/profiles)")
     parser.add_argument("--contact-sheet", type=Path, default=None,
                         help="also write a PNG of the split's first 8 sequences (7 frames each) with mask overlays")
 
@@ -67,7 +71,15 @@ def run(args: argparse.Namespace) -> int:
         args.contact_sheet.parent.mkdir(parents=True, exist_ok=True)
         contact_sheet(root, args.contact_sheet, args.split, sequences=8, columns=7)
         print(f"wrote {args.contact_sheet}")
-    profile = profile_dataset(root, args.split, names, max_sequences=args.max_sequences)
+    profile = profile_dataset(root, args.split, max_sequences=args.max_sequences)
+    if names:
+        from rpmbench.experiments.spec import DataChoice
+        from rpmbench.experiments.studies.baselines import profile_run_dir, score_baselines
+
+        data = (DataChoice(source="davis", split=args.split) if args.davis_root is not None else
+                DataChoice(builtin_size=args.size, builtin_seed=args.seed, split=args.split,
+                           builtin_generator=args.builtin))
+        profile.baselines = score_baselines(Path(root), data, names, profile_run_dir(args.run_dir, Path(root)))
     print(format_profile(profile))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,27 +11,25 @@
 - Object area change: per object, the largest over the smallest non-zero area over the sequence;
   and per pair of consecutive frames where it is visible, ``|log(area_t+1 / area_t)|``.
 - Objects absent: the fraction of (object, frame) pairs of frames 1.. with no pixel of the object.
-- Baselines: the J&F-Mean (official protocol, :mod:`rpmbench.evaluation`) of the no-learning
-  baselines of :mod:`rpmbench.inference.baselines` on the split.
+- Baselines (filled in by ``profile-data``, which scores them through the grid's spine on the
+  whole split): the J&F-Mean of the no-learning baselines.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from rpmbench.data.davis import VOID_ID, DavisDataset
 from rpmbench.data.flow import FLOW_DIR, read_sequence_flow
 from rpmbench.errors import ConfigError
+from rpmbench.provenance import portable_path
 
-PROFILE_BASELINES: tuple[str, ...] = ("copy-first", "copy-previous", "optical-flow", "pixels")
 REFERENCE_HEIGHT = 480
 FEATURE_STRIDE = 4  # the matching module works at H/4
 
@@ -125,24 +123,7 @@ def area_statistics(masks: np.ndarray) -> tuple[list[float], list[float], int, i
     return ratios, steps, absent, num_objects * (len(masks) - 1)
 
 
-def baseline_scores(dataset: DavisDataset, names: Sequence[str], progress: bool = True) -> dict[str, float]:
-    """J&F-Mean of each baseline in ``names`` on ``dataset`` (predictions kept in memory)."""
-    from rpmbench.inference.baselines import baseline_masks
-    from rpmbench.evaluation.evaluate import score_sequence, summarise
-
-    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
-    for sequence in tqdm(dataset.sequences, desc="baselines", unit="seq", disable=not progress):
-        frames, gt = dataset.read_frames(sequence), dataset.read_annotations(sequence)
-        frame_names = [p.stem for p in dataset.frame_paths(sequence)][1:-1]
-        for name in names:
-            pred = baseline_masks(name, frames, gt[0])[1:-1]
-            tables[name].append(score_sequence(sequence, gt, pred, frame_names))
-    return {name: round(summarise(pd.concat(t, ignore_index=True))[0]["J&F-Mean"], 4)
-            for name, t in tables.items()}
-
-
-def profile_dataset(davis_root: str | os.PathLike[str], split: str = "val",
-                    baselines: Sequence[str] = PROFILE_BASELINES, progress: bool = True,
+def profile_dataset(davis_root: str | os.PathLike[str], split: str = "val", progress: bool = True,
                     max_sequences: int | None = None) -> Profile:
     """Measure the difficulty profile of ``split`` of the DAVIS-layout set at ``davis_root``
     (only its first ``max_sequences`` sequences when given)."""
@@ -178,14 +159,12 @@ def profile_dataset(davis_root: str | os.PathLike[str], split: str = "val",
                                   "dis_endpoint_error_inside_image_px": _percentiles(gt["dis_error"])}
     scale = REFERENCE_HEIGHT / frame_size[0]
     profile = Profile(
-        root=str(davis_root), split=split, sequences=len(dataset.sequences), frames=frames,
+        root=portable_path(davis_root), split=split, sequences=len(dataset.sequences), frames=frames,
         frame_size=tuple(int(v) for v in frame_size), objects=objects,
         motion_inside=_percentiles(inside * scale), motion_all=_percentiles(every * scale), motion=motion,
         area_ratio=_percentiles(np.asarray(ratios)), area_change_per_frame=_percentiles(np.asarray(steps)),
         objects_absent=round(absent / max(pairs, 1), 4),
     )
-    if baselines:
-        profile.baselines = baseline_scores(dataset, baselines, progress)
     return profile
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from rpmbench import registry
 from rpmbench.errors import ConfigError
 from rpmbench.experiments.presets import GridConfig
-from rpmbench.experiments.spec import CellSpec, Work, split_train_config
+from rpmbench.experiments.spec import CellSpec, DataChoice, Work, split_train_config
 
 
 def _cell_spec(grid: GridConfig, entry: str, backbone: str, seed: int) -> CellSpec:
@@ -33,13 +33,14 @@ def _cell_spec(grid: GridConfig, entry: str, backbone: str, seed: int) -> CellSp
                     grid.data.choice(), propagation, train)
 
 
-def _baseline_spec(grid: GridConfig, entry: str) -> CellSpec:
-    """A baseline, or ``baseline@protocol``: the baseline under that protocol's settings."""
+def baseline_spec(grid: GridConfig, entry: str, data: DataChoice | None = None) -> CellSpec:
+    """A baseline, or ``baseline@protocol``: the baseline under that protocol's settings, on
+    ``data`` (default: the grid's)."""
     _, protocol = registry.parse_baseline(entry)
     fields = protocol.config_fields() if protocol is not None else {}
     propagation = dataclasses.replace(grid.propagation, **fields)
     propagation.validate()
-    return CellSpec(entry, grid.data.choice(), propagation)
+    return CellSpec(entry, data or grid.data.choice(), propagation)
 
 
 def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
@@ -52,7 +53,7 @@ def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
     seeds = range(grid.first_seed, grid.first_seed + grid.seeds)
     specs = [_cell_spec(grid, entry, backbone, seed)
              for entry in (*grid.rows, *grid.beyond) for backbone in grid.backbones for seed in seeds]
-    specs += [_baseline_spec(grid, entry) for entry in grid.baselines]
+    specs += [baseline_spec(grid, entry) for entry in grid.baselines]
     if only:
         specs = [spec for spec in specs if any(fnmatch.fnmatchcase(spec.method, p) for p in only)]
         if not specs:
