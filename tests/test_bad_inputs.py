@@ -33,10 +33,10 @@ def davis(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def run_dir(davis: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 1-step resnet18 deformable run (checkpoint.pt, config.json, log.jsonl)."""
-    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"), data_roots=[str(davis)],
+    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"),
                          short_side=None, crop_size=32, batch_size=1, steps=1, seed=0)
     out = tmp_path_factory.mktemp("run")
-    train(config, out, progress=False)
+    train(config, out, [str(davis)], progress=False)
     return out
 
 

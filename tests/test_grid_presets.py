@@ -1,5 +1,6 @@
 """Shipped presets load and plan; YAML files and --set override any field; hashes follow settings."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def test_quick_plan_is_the_committed_reference_cell_for_cell() -> None:
 def test_paper_preset_is_a_gpu_davis_run() -> None:
     grid = load_grid_config("paper")
     assert grid.data.source == "davis" and grid.train.crop_size == 256
-    assert grid.train.device.startswith("cuda") and grid.train.data_roots
+    assert grid.train.device.startswith("cuda") and grid.data.train_roots
     assert grid.run != "paper"
 
 
@@ -75,28 +76,30 @@ def test_hash_changes_with_settings_only() -> None:
                    {"data.builtin_seed": 1}, {"train.model.dcn": "v2"}):
         assert stem(**change) != base, change
     # logging, checkpoint frequency and loader workers do not change the numbers
-    assert stem(**{"train.tensorboard": True, "train.num_workers": 2, "train.checkpoint_every": 5}) == base
+    assert stem(**{"execution.tensorboard": True, "execution.num_workers": 2, "execution.checkpoint_every": 5,
+                   "execution.keep_checkpoints_at": [1]}) == base
 
 
 def test_paths_are_not_hashed() -> None:
-    """Issue 15: train.data_roots and data.davis_root entered the hash (moving DAVIS recomputed all)."""
+    """Where data lies (data.davis_root, data.train_roots) is not hashed: moving DAVIS recomputes nothing."""
     def stems(**overrides: object) -> list[str]:
         grid = load_grid_config("paper", overrides={"backbones": ["resnet18"], **overrides})
         return [spec.stem for spec in plan_grid(grid)]
 
     base = stems()
     assert stems(**{"data.davis_root": "/mnt/other-disk/DAVIS"}) == base
-    assert stems(**{"train.data_roots": ["/elsewhere/youtube-vos/train", "/more/video.mp4"]}) == base
+    assert stems(**{"data.train_roots": ["/elsewhere/youtube-vos/train", "/more/video.mp4"]}) == base
     assert stems(**{"data.split": "train"}) != base
 
 
-def test_a_spec_refuses_paths_and_execution_settings() -> None:
-    import dataclasses
+def test_the_recipe_has_no_paths_or_execution_settings() -> None:
+    """Paths and execution are other types than the hashed recipe, from the command line on."""
+    from rpmbench.training import TrainConfig
 
-    spec = plan_grid(load_grid_config("smoke"), only=["resnet18-standard-l1"])[0]
-    for change in ({"data_roots": ["/data"]}, {"num_workers": 4}, {"tensorboard": True}):
-        with pytest.raises(ConfigError, match="does not belong in a cell spec"):
-            dataclasses.replace(spec, train=dataclasses.replace(spec.train, **change))
+    for name in ("data_roots", "num_workers", "tensorboard", "checkpoint_every", "keep_checkpoints_at"):
+        assert name not in {field.name for field in dataclasses.fields(TrainConfig)}
+    with pytest.raises(ConfigError, match="TrainConfig has no field 'num_workers'"):
+        load_grid_config("smoke", overrides={"train.num_workers": 2})
 
 
 def test_table_header_states_the_settings_as_run() -> None:

@@ -24,7 +24,7 @@ from rpmbench.cli import resume_hint
 CHECKOUT = Path(rpmbench.__file__).resolve().parents[1]
 TOY = ["--no-progress", "--set", "model.backbone=resnet18", "--set", "model.backend=reference",
        "--set", "short_side=null", "--set", "crop_size=32", "--set", "batch_size=2", "--set", "seed=3",
-       "--set", "checkpoint_every=100", "--set", "steps=5"]
+       "--checkpoint-every", "100", "--set", "steps=5"]
 
 # Runs `python -m rpmbench ARGS`, sending the process SIGNAL during training step STEP (1-based).
 SELF_SIGNAL = """\
@@ -54,7 +54,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def uninterrupted(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The checkpoint of the same toy run, never interrupted."""
     out = tmp_path_factory.mktemp("whole")
-    assert _rpmbench(["train", "--out", str(out), "--set", f"data_roots=[{root}]", *TOY]).returncode == 0
+    assert _rpmbench(["train", "--out", str(out), "--data-root", str(root), *TOY]).returncode == 0
     return out / "checkpoint.pt"
 
 
@@ -69,7 +69,7 @@ def _rpmbench(args: list[str], *, signal_name: str | None = None, step: int = 0)
                                                       pytest.param("SIGINT", 130, "interrupted", marks=pytest.mark.slow)])
 def test_signal_during_training_checkpoints_the_step_and_resumes_exactly(
         root: Path, uninterrupted: Path, tmp_path: Path, signal_name: str, status: int, word: str) -> None:
-    args = ["train", "--out", str(tmp_path / "run"), "--set", f"data_roots=[{root}]", *TOY]
+    args = ["train", "--out", str(tmp_path / "run"), "--data-root", str(root), *TOY]
     stopped = _rpmbench(args, signal_name=signal_name, step=3)
     assert stopped.returncode == status, stopped.stderr
     command = shlex.join(["python", "-m", "rpmbench", *args, "--resume"])

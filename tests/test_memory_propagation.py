@@ -162,7 +162,7 @@ def test_bad_parameters_refused_before_any_work(tmp_path: Path, field: str, valu
     with pytest.raises(ConfigError, match=message):  # the data root does not exist: never read
         propagate_dataset(build_rpmnet("resnet18", backend="reference"), tmp_path / "missing", "val",
                           tmp_path / "out", config, progress=False)
-    with pytest.raises(ConfigError, match="protocol=flow only"):
+    with pytest.raises(ConfigError, match="warp by the flow alone"):
         PropagationConfig(protocol="memory", warp_resolution="frame").validate()
 
 

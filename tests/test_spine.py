@@ -30,8 +30,8 @@ from rpmbench.models.matching import KERNEL_SIZE
 
 TOY = ["--set", "backbones=[resnet18]", "--set", "rows=[deformable-l3]", "--set", "baselines=[copy-previous]",
        "--set", "train.steps=1", "--set", "train.batch_size=1", "--set", "train.crop_size=32",
-       "--set", "train.short_side=64", "--set", "train.warmup_steps=0", "--set", "train.num_workers=0",
-       "--set", "train.checkpoint_every=1", "--set", "propagation.scale=0.25", "--no-progress"]
+       "--set", "train.short_side=64", "--set", "train.warmup_steps=0", "--set", "execution.num_workers=0",
+       "--set", "execution.checkpoint_every=1", "--set", "propagation.scale=0.25", "--no-progress"]
 ON_CPU = ["--set", "train.device=cpu", "--set", "train.amp=false", "--set", "train.channels_last=false",
           "--set", "propagation.device=cpu"]
 
@@ -82,14 +82,14 @@ def test_result_records_where_each_step_ran() -> None:
 
 
 def test_train_and_run_grid_share_the_default_training_data() -> None:
-    """Issue 15: `train` always added the built-in clips, `run-grid` only with data.builtin_clips."""
+    """`train` and `run-grid` train on the same default data (the built-in clips and train split)."""
     from rpmbench.commands.train import default_data_roots, load_train_config
     from rpmbench.experiments.presets import GridConfig
 
     config = load_train_config([], [])
     grid = GridConfig()
-    assert default_data_roots(config) == list(grid_paths(grid, Path(".")).train_roots)
-    assert any(root.endswith(".mp4") for root in default_data_roots(config))
+    assert default_data_roots(config.davis_splits) == list(grid_paths(grid, Path(".")).train_roots)
+    assert any(root.endswith(".mp4") for root in default_data_roots(config.davis_splits))
     # a preset that opts out says so in the table header's data line
     smoke = load_grid_config("smoke")
     assert not smoke.data.builtin_clips and "clips" not in smoke.data.choice().describe()
@@ -125,20 +125,20 @@ def test_learning_evidence_runs_the_grid_cell(root: Path, tmp_path: Path) -> Non
     from rpmbench.training import TrainConfig
     from rpmbench.experiments.studies.evidence import learning_evidence
 
-    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"), data_roots=[str(root)],
-                         short_side=None, crop_size=32, batch_size=2, steps=2, checkpoint_every=2)
+    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"),
+                         short_side=None, crop_size=32, batch_size=2, steps=2)
     output = tmp_path / "results" / "evidence.json"
     summary = learning_evidence(config, [0, 1], tmp_path / "work", output, progress=False, root=root)
     table = pd.read_csv(output.with_suffix(".csv"))
     assert table["method"].tolist() == [*registry.BASELINES, "rpmnet", "rpmnet"]
     learned = table[table["method"] == "rpmnet"]
     assert learned["seed"].tolist() == [0, 1] and (learned["train_seconds"] > 0).all()
-    assert summary["config"]["data_roots"] == []  # paths are not part of the recorded spec
+    assert "data_roots" not in summary["config"]  # paths are not part of the recorded spec
     # the grid's spec, computed from scratch in a fresh work folder (trained and propagated again),
     # gives exactly the evidence's numbers for that seed
     seed0 = CellSpec("resnet18-deformable-l3", DataChoice(source="davis"), PropagationConfig(colour_space=None),
-                     dataclasses.replace(config, data_roots=[], checkpoint_every=100, seed=0))
-    again = run_cell(seed0, Paths(root, (str(root),), tmp_path / "fresh"), Work(progress=False, checkpoint_every=2))
+                     dataclasses.replace(config, seed=0))
+    again = run_cell(seed0, Paths(root, (str(root),), tmp_path / "fresh"), Work(progress=False))
     evidence = next(row for row in summary["rows"] if row["method"] == "rpmnet" and row["seed"] == 0)
     assert again["metrics"]["J&F-Mean"] == evidence["J&F-Mean"]
     assert summary["beats_copy_previous_every_seed"] == bool((learned["J&F-Mean"] > summary["copy_previous_jf"]).all())
@@ -163,7 +163,7 @@ def test_paper_preset_end_to_end_at_toy_size(tmp_path: Path) -> None:
     davis, youtube = _toy_davis_and_youtube(tmp_path)
     results = tmp_path / "results"
     assert main(["run-grid", "--preset", "paper", "--results-dir", str(results), *TOY, *ON_CPU,
-                 "--set", f"data.davis_root={davis}", "--set", f"train.data_roots=[{youtube}]",
+                 "--set", f"data.davis_root={davis}", "--set", f"data.train_roots=[{youtube}]",
                  "--set", f"beyond=[{', '.join(registry.BEYOND_DEFAULT)}]"]) == 0
     markdown = (results / "paper-grid" / "table2.md").read_text()
     assert "DAVIS-2017 val" in markdown and "not a reproduction error" in markdown

@@ -14,7 +14,7 @@ from rpmbench.errors import ConfigError, TrainingDivergedError
 from rpmbench.evaluation import evaluate_results
 from rpmbench.models import RPMNetConfig
 from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
-from rpmbench.training import TrainConfig, load_checkpoint_model, train
+from rpmbench.training import TrainConfig, TrainExecution, TrainResult, load_checkpoint_model, train
 from rpmbench.training import loop as loop_module
 from rpmbench.data.colour import rgb_to_lab
 from rpmbench.training.frames import PairBatches, discover_sequences
@@ -29,11 +29,18 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def tiny_config(root: Path, **overrides) -> TrainConfig:
-    values = dict(model=RPMNetConfig("resnet18", backend="reference"), data_roots=[str(root)],
-                  short_side=None, crop_size=32, batch_size=2, steps=4, checkpoint_every=2, seed=3)
+def tiny_config(**overrides) -> TrainConfig:
+    values = dict(model=RPMNetConfig("resnet18", backend="reference"), short_side=None, crop_size=32,
+                  batch_size=2, steps=4, seed=3)
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def tiny_run(root: Path, run_dir: Path, resume: bool = False, keep_checkpoints_at: tuple[int, ...] = (),
+             tensorboard: bool = False, **overrides) -> TrainResult:
+    """Train :func:`tiny_config` on ``root`` into ``run_dir``, a checkpoint every 2 steps."""
+    execution = TrainExecution(checkpoint_every=2, keep_checkpoints_at=keep_checkpoints_at, tensorboard=tensorboard)
+    return train(tiny_config(**overrides), run_dir, [str(root)], execution, resume=resume, progress=False)
 
 
 class Interrupted(Exception):
@@ -42,7 +49,7 @@ class Interrupted(Exception):
 
 def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """N steps, an interruption, a resume and N more steps equal 2N uninterrupted steps."""
-    full = train(tiny_config(root, steps=4), tmp_path / "full", progress=False)
+    full = tiny_run(root, tmp_path / "full", steps=4)
     original = loop_module.reconstruction_loss
     calls = []
 
@@ -54,9 +61,9 @@ def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(loop_module, "reconstruction_loss", interrupt_third_step)
     with pytest.raises(Interrupted):
-        train(tiny_config(root, steps=4), tmp_path / "split", progress=False)
+        tiny_run(root, tmp_path / "split", steps=4)
     monkeypatch.setattr(loop_module, "reconstruction_loss", original)
-    resumed = train(tiny_config(root, steps=4), tmp_path / "split", resume=True, progress=False)
+    resumed = tiny_run(root, tmp_path / "split", resume=True, steps=4)
     a = torch.load(full.checkpoint, weights_only=False)
     b = torch.load(resumed.checkpoint, weights_only=False)
     assert a["step"] == b["step"] == 4
@@ -68,8 +75,8 @@ def test_resume_gives_identical_weights(root: Path, tmp_path: Path, monkeypatch:
 
 def test_kept_snapshots_are_exact_states_of_the_run(root: Path, tmp_path: Path) -> None:
     """keep_checkpoints_at changes no weight, and resuming from a kept snapshot ends where the run ended."""
-    plain = train(tiny_config(root, steps=4), tmp_path / "plain", progress=False)
-    kept = train(tiny_config(root, steps=4, keep_checkpoints_at=[1, 3]), tmp_path / "kept", progress=False)
+    plain = tiny_run(root, tmp_path / "plain", steps=4)
+    kept = tiny_run(root, tmp_path / "kept", steps=4, keep_checkpoints_at=(1, 3))
     final = torch.load(kept.checkpoint, weights_only=False)
     for name, tensor in torch.load(plain.checkpoint, weights_only=False)["model"].items():
         assert torch.equal(tensor, final["model"][name]), name
@@ -79,12 +86,11 @@ def test_kept_snapshots_are_exact_states_of_the_run(root: Path, tmp_path: Path) 
     assert not torch.equal(snapshots[1]["model"]["matching.convs.2.weight"], final["model"]["matching.convs.2.weight"])
     (tmp_path / "again").mkdir()
     torch.save(snapshots[3], tmp_path / "again" / "checkpoint.pt")
-    resumed = train(tiny_config(root, steps=4, keep_checkpoints_at=[1, 3]), tmp_path / "again", resume=True,
-                    progress=False)
+    resumed = tiny_run(root, tmp_path / "again", resume=True, steps=4, keep_checkpoints_at=(1, 3))
     for name, tensor in torch.load(resumed.checkpoint, weights_only=False)["model"].items():
         assert torch.equal(tensor, final["model"][name]), name
     with pytest.raises(ConfigError, match="keep_checkpoints_at"):
-        train(tiny_config(root, steps=4, keep_checkpoints_at=[5]), tmp_path / "bad", progress=False)
+        tiny_run(root, tmp_path / "bad", steps=4, keep_checkpoints_at=(5,))
 
 
 def test_tensorboard_log_matches_jsonl_after_a_resume(root: Path, tmp_path: Path,
@@ -104,9 +110,9 @@ def test_tensorboard_log_matches_jsonl_after_a_resume(root: Path, tmp_path: Path
 
     monkeypatch.setattr(loop_module, "reconstruction_loss", interrupt_fourth_step)
     with pytest.raises(Interrupted):
-        train(tiny_config(root, tensorboard=True), tmp_path / "run", progress=False)
+        tiny_run(root, tmp_path / "run", tensorboard=True)
     monkeypatch.setattr(loop_module, "reconstruction_loss", original)
-    train(tiny_config(root, tensorboard=True), tmp_path / "run", resume=True, progress=False)
+    tiny_run(root, tmp_path / "run", resume=True, tensorboard=True)
 
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
     events.Reload()
@@ -128,7 +134,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(root: Path, tmp_path: Pat
 
     monkeypatch.setattr(loop_module, "reconstruction_loss", poisoned)
     with pytest.raises(TrainingDivergedError, match="diverged at step 2"):
-        train(tiny_config(root), tmp_path / "run", progress=False)
+        tiny_run(root, tmp_path / "run")
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert state["step"] == 2
     assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
@@ -157,14 +163,14 @@ def test_pair_sampling_is_deterministic_and_respects_the_gap(root: Path) -> None
 
 def test_bad_configs_fail_before_work(root: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="frame_gap"):
-        train(tiny_config(root, frame_gap=(3, 1)), tmp_path / "x", progress=False)
+        tiny_run(root, tmp_path / "x", frame_gap=(3, 1))
     with pytest.raises(ConfigError, match="unknown backbone"):
-        train(tiny_config(root, model=RPMNetConfig("vgg")), tmp_path / "y", progress=False)
+        tiny_run(root, tmp_path / "y", model=RPMNetConfig("vgg"))
     assert not (tmp_path / "x").exists()
 
 
 def test_end_to_end_train_infer_score(root: Path, tmp_path: Path) -> None:
-    result = train(tiny_config(root, steps=2), tmp_path / "run", progress=False)
+    result = tiny_run(root, tmp_path / "run", steps=2)
     model, config = load_checkpoint_model(result.checkpoint)
     stats = propagate_dataset(model, root, "val", tmp_path / "pred",
                               PropagationConfig(colour_space=config.colour_space), progress=False)

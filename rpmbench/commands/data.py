@@ -12,7 +12,7 @@ resuming an interrupted transfer on rerun; checks every zip member's CRC; extrac
 folder; runs the DAVIS layout check on the train and val splits; records the archive's URL, size
 and SHA-256 in <root>/rpmbench-manifest.json; then renames the staging folder to --root. A bad
 archive is deleted with a one-line error and nothing extracted is kept. --root then serves as
---davis-root (evaluate, infer) and as a training root (data_roots=[...]).
+--davis-root (evaluate, infer) and as a training root (train --data-root, run-grid data.train_roots).
 
 prepare youtube-vos: YouTube-VOS needs a registration, so download and extract its train archive
 yourself; this resizes every frame to a short side of 480 pixels (the peers' convention; never
@@ -24,7 +24,7 @@ examples:
   python -m rpmbench data fetch davis2017 --root data/DAVIS-full --full-resolution
   python -m rpmbench data fetch davis2017 --root data/DAVIS --url https://mirror.example.org/DAVIS-2017-trainval-480p.zip
   python -m rpmbench data prepare youtube-vos --src ~/Downloads/youtube-vos/train --root data/ytvos-480 --workers 2
-  python -m rpmbench train --out runs/r18 --set 'data_roots=[data/DAVIS, data/ytvos-480]'
+  python -m rpmbench train --out runs/r18 --data-root data/DAVIS --data-root data/ytvos-480
 """
 
 

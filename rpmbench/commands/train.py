@@ -11,19 +11,21 @@ Trains one RPM-Net variant by colour reconstruction: the matching module predict
 the embeddings of a target and a reference frame, layer 109 warps the reference image (at H/4)
 with it, and the loss compares the result with the target. No labels are used.
 
-Data (--set data_roots=[...]): DAVIS-layout roots (frames of davis_splits), YouTube-VOS-style
+Data (--data-root, repeatable): DAVIS-layout roots (frames of davis_splits), YouTube-VOS-style
 roots (<root>/JPEGImages/<video>/*.jpg), and video files. Default: the built-in data set's real
-clips and its train split (the same default as run-grid's data section). Every TrainConfig field can be set with --set key=value (dotted keys
-for the model, e.g. model.backbone=resnet50) or a YAML file (--config). The run folder receives
-checkpoint.pt (atomic, every checkpoint_every steps), log.jsonl (one line per step) and
-config.json (resolved config + git commit). --resume continues exactly where a run stopped.
+clips and its train split (the same default as run-grid's data section). Every field of the recipe
+(TrainConfig) can be set with --set key=value (dotted keys for the model, e.g.
+model.backbone=resnet50) or a YAML file (--config); how the run is carried out (--checkpoint-every,
+--keep-checkpoints-at, --workers, --tensorboard) and where the data lies change no number. The run
+folder receives checkpoint.pt (atomic), log.jsonl (one line per step) and config.json (recipe,
+execution, data roots, git commit). --resume continues exactly where a run stopped.
 
 examples:
   python -m rpmbench train --out runs/r18 --set steps=200 --set crop_size=128 --set short_side=128
   python -m rpmbench train --out runs/r18 --resume
   python -m rpmbench train --out runs/evidence --evidence-seeds 0 1 2 --set steps=150   # learns?
   python -m rpmbench train --out runs/r101 --config paper.yaml --set device=cuda --set amp=true \\
-      --set 'data_roots=[/data/DAVIS, /data/youtube-vos/train]'
+      --data-root /data/DAVIS --data-root /data/youtube-vos/train --workers 8
 """
 
 
@@ -36,9 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, action="append", default=[],
                         help="YAML file of TrainConfig fields (repeatable; later files win)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one field, e.g. --set model.backbone=resnet34 --set steps=500")
+                        help="override one recipe field, e.g. --set model.backbone=resnet34 --set steps=500")
+    parser.add_argument("--data-root", action="append", default=[], metavar="PATH", dest="data_roots",
+                        help="unlabelled video to train on (repeatable; default: the built-in clips and train split)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    execution = parser.add_argument_group("execution (changes no number)")
+    execution.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints (default: 100)")
+    execution.add_argument("--keep-checkpoints-at", type=int, nargs="+", default=[], metavar="STEP",
+                           help="also keep the checkpoints of these steps as checkpoint-step<N>.pt")
+    execution.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
+    execution.add_argument("--tensorboard", action="store_true", help="also log to <out>/tensorboard")
     parser.add_argument("--evidence-seeds", type=int, nargs="+", default=None, metavar="SEED",
                         help="instead of one run: train once per seed, score on the built-in val split "
                              "beside the baselines (the grid's run_cell), write "
@@ -46,51 +56,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_train_config(files: list[Path], assignments: list[str]):
-    """TrainConfig from defaults, then YAML files, then ``KEY=VALUE`` assignments."""
-    import yaml
-
-    from rpmbench.errors import ConfigError
-    from rpmbench.experiments.overrides import apply_overrides, flatten, parse_assignment
+    """TrainConfig from defaults, then YAML files, then ``KEY=VALUE`` assignments (validated)."""
+    from rpmbench.experiments.overrides import load_config
     from rpmbench.training import TrainConfig
 
-    config = TrainConfig()
-    for path in files:
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        config = apply_overrides(config, flatten(yaml.safe_load(path.read_text()) or {}), str(path))
-    config = apply_overrides(config, dict(parse_assignment(a) for a in assignments), "--set")
+    config = load_config(TrainConfig(), files, assignments)
     config.validate()
     return config
 
 
-def default_data_roots(config) -> list[str]:
-    """``config.data_roots``, or the grid's default training data (built-in clips + train split)."""
+def default_data_roots(davis_splits: list[str]) -> list[str]:
+    """The grid's default training data: the built-in set's clips and its ``davis_splits``."""
     from rpmbench.experiments.spec import DataChoice, resolve_paths
 
-    if config.data_roots:
-        return list(config.data_roots)
-    return list(resolve_paths(DataChoice(), None, (), config.davis_splits, Path(".")).train_roots)
+    return list(resolve_paths(DataChoice(), None, (), davis_splits, Path(".")).train_roots)
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from rpmbench.training import train
+    from rpmbench.training import TrainExecution, train
     from rpmbench.training.checkpoint import CHECKPOINT_NAME, check_resumable
 
     config = load_train_config(args.config, args.set)
+    execution = TrainExecution(args.checkpoint_every, tuple(args.keep_checkpoints_at), args.workers,
+                               args.tensorboard)
+    execution.validate(config.steps)
     if args.evidence_seeds:
         from rpmbench.experiments.studies.evidence import learning_evidence, model_id
 
         output = args.out / f"{model_id(config)}-evidence.json"
-        summary = learning_evidence(config, args.evidence_seeds, args.out, output, not args.no_progress)
+        summary = learning_evidence(config, args.evidence_seeds, args.out, output, not args.no_progress,
+                                    extra_roots=tuple(args.data_roots), execution=execution)
         print(f"RPM-Net J&F {summary['rpmnet_jf_mean']:.3f} +- {summary['rpmnet_jf_std']:.3f} over seeds "
               f"{args.evidence_seeds}; copy-previous {summary['copy_previous_jf']:.3f}; wrote {output}")
         return 0
     if args.resume:  # another model's checkpoint would fail inside torch, after the run dir changed
         check_resumable(args.out / CHECKPOINT_NAME, config)
-    config = dataclasses.replace(config, data_roots=default_data_roots(config))
-    result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
+    roots = args.data_roots or default_data_roots(config.davis_splits)
+    result = train(config, args.out, roots, execution, resume=args.resume, progress=not args.no_progress)
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, final loss {result.final_loss:.4f}: "
           f"{result.checkpoint}")
     return 0

@@ -45,15 +45,6 @@ def run_cell(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
         torch.set_num_threads(previous_threads)
 
 
-def training_config(spec: CellSpec, paths: Paths, work: Work) -> Any:
-    """The TrainConfig ``train`` runs: the spec's, with this machine's data roots and execution
-    (a snapshot spec also keeps its step's checkpoint)."""
-    fields = work.train_fields()
-    if spec.snapshot:
-        fields["keep_checkpoints_at"] = sorted({*fields["keep_checkpoints_at"], spec.snapshot})
-    return dataclasses.replace(spec.train, data_roots=list(paths.train_roots), **fields)
-
-
 def trained_model(spec: CellSpec, paths: Paths, work: Work) -> tuple[Any, Any, Any]:
     """(model, its TrainConfig, the TrainResult) of ``spec``: the training run's last checkpoint,
     or its ``snapshot`` (0: the seeded initial model)."""
@@ -62,9 +53,13 @@ def trained_model(spec: CellSpec, paths: Paths, work: Work) -> tuple[Any, Any, A
     from rpmbench.training.checkpoint import read_checkpoint
     from rpmbench.training.loop import build_training, kept_checkpoint_path
 
-    config = training_config(spec, paths, work)
+    config = spec.train
+    execution = work.training
+    if spec.snapshot:  # a snapshot spec also keeps its step's checkpoint
+        execution = dataclasses.replace(execution, keep_checkpoints_at=tuple(
+            sorted({*execution.keep_checkpoints_at, spec.snapshot})))
     run_dir = paths.scratch / str(spec.training_stem) / "train"
-    trained = train(config, run_dir, resume=True, progress=work.progress)
+    trained = train(config, run_dir, paths.train_roots, execution, resume=True, progress=work.progress)
     if spec.snapshot is None:
         return (*load_checkpoint_model(trained.checkpoint), trained)
     if spec.snapshot == 0:

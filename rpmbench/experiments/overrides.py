@@ -1,4 +1,5 @@
-"""Dotted-key overrides of nested dataclass configs, from YAML files or ``--set key=value``.
+"""Dotted-key overrides of nested dataclass configs, from YAML files or ``--set key=value``: the
+one loader of every config file and ``--set`` (grids and ``train``).
 
 ``apply_overrides(config, {"train.steps": 40, "data.builtin_size": "davis"})`` returns a copy of
 ``config`` with those fields replaced. Keys must name existing fields (a typo is a ConfigError that
@@ -9,7 +10,8 @@ lists the valid names); values are checked against the type of the field's curre
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -91,3 +93,25 @@ def _coerce(current: Any, value: Any, key: str, source: str) -> Any:
         f"{source}: {key!r} must be of type {type(current).__name__} (like {current!r}), "
         f"got {value!r}"
     )
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path`` (ConfigError if missing or not a mapping)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        payload = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+    if not isinstance(payload, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return dict(payload)
+
+
+def load_config(config: Any, files: Sequence[str | Path] = (), assignments: Sequence[str] = ()) -> Any:
+    """``config`` with each YAML file's settings applied in turn, then each ``KEY=VALUE``
+    assignment (later wins); ConfigError names the file or the assignment at fault."""
+    for file in files:
+        config = apply_overrides(config, flatten(read_yaml(file)), str(file))
+    return apply_overrides(config, dict(parse_assignment(text) for text in assignments), "--set")

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from rpmbench import registry
 from rpmbench.errors import ConfigError
 from rpmbench.experiments.presets import GridConfig
-from rpmbench.experiments.spec import CellSpec, DataChoice, Work, split_train_config
+from rpmbench.experiments.spec import CellSpec, DataChoice, Work
 
 
 def _cell_spec(grid: GridConfig, entry: str, backbone: str, seed: int) -> CellSpec:
     variant, protocol = registry.parse_entry(entry)
-    train, _, _ = split_train_config(grid.train)
+    train = grid.train
     model = dataclasses.replace(train.model, backbone=backbone, **variant.model_fields())
     train = dataclasses.replace(train, model=model, seed=seed)
     try:
@@ -64,9 +64,6 @@ def plan_grid(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
 
 def grid_work(grid: GridConfig, threads: int | None = None, progress: bool = True,
               overlays: str | None = None) -> Work:
-    """The execution settings the grid's ``train`` section carries (not part of any spec), plus
+    """How the grid's work is carried out: its ``execution`` section (not part of any spec), plus
     where to draw the computed results' masks over their frames (``overlays``; None: nowhere)."""
-    _, _, execution = split_train_config(grid.train)
-    if "keep_checkpoints_at" in execution:
-        execution["keep_checkpoints_at"] = tuple(execution["keep_checkpoints_at"])
-    return Work(threads=threads, progress=progress, overlays=overlays, **execution)
+    return Work(threads=threads, training=grid.execution, progress=progress, overlays=overlays)

@@ -16,16 +16,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from rpmbench import registry
 from rpmbench.errors import ConfigError
-from rpmbench.experiments.overrides import apply_overrides, flatten
+from rpmbench.experiments.overrides import apply_overrides, load_config
 from rpmbench.experiments.spec import DataChoice, plain
 
 if TYPE_CHECKING:
     from rpmbench.inference.propagate import PropagationConfig
-    from rpmbench.training import TrainConfig
+    from rpmbench.training.config import TrainConfig, TrainExecution
 
 #: Presets shipped with the package (rpmbench/presets/<name>.yaml).
 PRESETS: tuple[str, ...] = ("smoke", "quick", "protocols", "gpu", "paper")
@@ -33,9 +31,15 @@ DEFAULT_PRESET = "quick"
 
 
 def _default_train() -> TrainConfig:
-    from rpmbench.training import TrainConfig  # imports torch: only when a config is built
+    from rpmbench.training.config import TrainConfig  # imports torch: only when a config is built
 
     return TrainConfig()
+
+
+def _default_execution() -> TrainExecution:
+    from rpmbench.training.config import TrainExecution
+
+    return TrainExecution()
 
 
 def _default_propagation() -> PropagationConfig:
@@ -53,7 +57,8 @@ class DataConfig:
     ``builtin_size``, ``builtin_seed``) into the cache on first use and, with ``builtin_clips``,
     also trains on its real video clips;
     ``source: davis`` uses a DAVIS-2017 folder at ``davis_root``. Cells train on the root's
-    ``train.davis_splits`` plus any extra roots in ``train.data_roots`` (YouTube-VOS, videos).
+    ``train.davis_splits`` plus any extra roots in ``train_roots`` (YouTube-VOS, videos).
+    ``davis_root`` and ``train_roots`` are where data lies on this machine: never hashed.
     """
 
     source: str = "builtin"
@@ -63,6 +68,7 @@ class DataConfig:
     davis_root: str | None = None
     split: str = "val"
     builtin_generator: str = "affine"
+    train_roots: list[str] = field(default_factory=list)
 
     def choice(self) -> DataChoice:
         """The part that decides the numbers (hashed); ``davis_root`` is a machine path."""
@@ -72,7 +78,9 @@ class DataConfig:
 
 @dataclass
 class GridConfig:
-    """Everything that decides a grid's numbers (executor choices live on the command line)."""
+    """A grid: its data (what, and where it lies), the training recipe and the propagation that
+    decide the numbers, and how training is carried out (``execution``, never hashed; executor
+    choices live on the command line)."""
 
     name: str = DEFAULT_PRESET
     description: str = ""
@@ -80,6 +88,7 @@ class GridConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=_default_train)
     propagation: PropagationConfig = field(default_factory=_default_propagation)
+    execution: TrainExecution = field(default_factory=_default_execution)
     rows: list[str] = field(default_factory=lambda: list(registry.TABLE2_ROWS))
     backbones: list[str] = field(default_factory=lambda: list(registry.BACKBONES))
     baselines: list[str] = field(default_factory=lambda: list(registry.BASELINES))
@@ -142,20 +151,6 @@ def preset_path(name: str) -> Path:
     return Path(str(resources.files("rpmbench") / "presets" / f"{name}.yaml"))
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping from ``path`` (ConfigError if missing or not a mapping)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    try:
-        payload = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from error
-    if not isinstance(payload, Mapping):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    return dict(payload)
-
-
 def load_grid_config(
     preset: str = DEFAULT_PRESET,
     config_files: Sequence[str | Path] = (),
@@ -163,9 +158,7 @@ def load_grid_config(
 ) -> GridConfig:
     """Resolve preset YAML, then each ``config_files`` YAML, then dotted ``overrides``; validated."""
     path = preset_path(preset)
-    config = apply_overrides(GridConfig(name=preset), flatten(read_yaml(path)), str(path))
-    for file in config_files:
-        config = apply_overrides(config, flatten(read_yaml(file)), str(file))
+    config = load_config(GridConfig(name=preset), [path, *config_files])
     config = apply_overrides(config, dict(overrides or {}), "--set")
     config.validate()
     return config

@@ -17,7 +17,7 @@ from rpmbench.experiments.executors import ExecutorOptions, execute
 from rpmbench.experiments.plan import grid_work, plan_grid
 from rpmbench.experiments.presets import GridConfig
 from rpmbench.experiments.reference import environment_notes, read_results
-from rpmbench.experiments.spec import CellSpec, Paths, resolve_paths, split_train_config
+from rpmbench.experiments.spec import CellSpec, Paths, resolve_paths
 from rpmbench.experiments.store import RunStore
 from rpmbench.experiments.table import TableContext, summarise, to_csv, to_markdown
 from rpmbench.paper import paper_table2
@@ -36,10 +36,10 @@ class GridOutcome:
     seconds: float
 
 
-def grid_paths(grid: GridConfig, scratch: Path) -> Paths:
+def grid_paths(grid: GridConfig, scratch: Path, progress: bool = True) -> Paths:
     """This machine's data for ``grid`` (DataError naming the setting to fix if unusable)."""
-    _, roots, _ = split_train_config(grid.train)
-    return resolve_paths(grid.data.choice(), grid.data.davis_root, roots, grid.train.davis_splits, scratch)
+    return resolve_paths(grid.data.choice(), grid.data.davis_root, tuple(grid.data.train_roots),
+                         grid.train.davis_splits, scratch, progress)
 
 
 def run_settings(grid: GridConfig) -> str:
@@ -82,8 +82,8 @@ def run_grid(grid: GridConfig, results_dir: Path, executor: ExecutorOptions,
     all_specs = plan_grid(grid)
     specs = plan_grid(grid, only) if only else all_specs
     store = RunStore(results_dir / grid.run)
-    paths = grid_paths(grid, store.work)
     check_writable(store.root, "the run folder", "pass --results-dir DIR")
+    paths = grid_paths(grid, store.work, progress)
     with lock(store.root) if lock is not None else contextlib.nullcontext():
         return _run_locked(grid, store, paths, all_specs, specs, executor, force, progress,
                            reference_dir, start, overlays)

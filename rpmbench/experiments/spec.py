@@ -3,10 +3,12 @@ data (:class:`Paths`) and how the work is carried out (:class:`Work`).
 
 Only the spec decides the numbers, so only the spec is hashed, as it is (:attr:`CellSpec.hash`):
 moving DAVIS to another disk, adding loader workers, TensorBoard or a different checkpoint
-frequency never recomputes a result. A config changes form twice between the command line and
-the result file: the grid's dataclass tree (:class:`~rpmbench.experiments.presets.GridConfig`) becomes one
-spec per result (:func:`rpmbench.experiments.plan.plan_grid`), and the spec is written into the result
-JSON (:meth:`CellSpec.to_dict`).
+frequency never recomputes a result. The three are separate types from the command line on
+(the grid's ``data`` paths, ``train`` recipe, ``propagation`` and ``execution`` sections of
+:class:`~rpmbench.experiments.presets.GridConfig`), so a config changes form twice between the
+command line and the result file: the parsed grid becomes one spec per result
+(:func:`rpmbench.experiments.plan.plan_grid`), and the spec is written into the result JSON
+(:meth:`CellSpec.to_dict`). The recipe a cell trains with is ``spec.train`` itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,15 +26,7 @@ from rpmbench.registry import PAPER_PROTOCOL
 
 if TYPE_CHECKING:
     from rpmbench.inference.propagate import PropagationConfig
-    from rpmbench.training import TrainConfig
-
-#: TrainConfig fields that say how a run is fed, logged or checkpointed, not what it computes
-#: (batches are a function of the step index, whatever the loader's workers). They live in
-#: :class:`Work` (``data_roots`` in :class:`Paths`) and stay at their defaults inside a spec.
-EXECUTION_FIELDS: tuple[str, ...] = ("num_workers", "checkpoint_every", "tensorboard",
-                                     "keep_checkpoints_at")
-PATH_FIELDS: tuple[str, ...] = ("data_roots",)
-
+    from rpmbench.training.config import TrainConfig, TrainExecution
 
 @dataclass(frozen=True)
 class DataChoice:
@@ -82,17 +76,9 @@ class CellSpec:
         if self.train is None:
             if self.snapshot is not None:
                 raise ConfigError(f"cell {self.method}: a baseline has no training snapshot")
-            return
-        if self.snapshot is not None and not 0 <= self.snapshot < self.train.steps:
+        elif self.snapshot is not None and not 0 <= self.snapshot < self.train.steps:
             raise ConfigError(f"cell {self.method}: snapshot step {self.snapshot} is not in "
                               f"0..{self.train.steps - 1} (the last step is the cell itself: snapshot None)")
-        from rpmbench.training import TrainConfig
-
-        defaults = TrainConfig()
-        for name in (*EXECUTION_FIELDS, *PATH_FIELDS):
-            if getattr(self.train, name, None) != getattr(defaults, name, None):
-                raise ConfigError(f"cell {self.method}: train.{name} does not belong in a cell spec "
-                                  "(it is a machine or execution setting: pass it in Paths / Work)")
 
     @property
     def kind(self) -> str:
@@ -151,41 +137,24 @@ class Paths:
     scratch: Path
 
 
+def _default_execution() -> TrainExecution:
+    from rpmbench.training.config import TrainExecution  # imports torch: only when work is built
+
+    return TrainExecution()
+
+
 @dataclass(frozen=True)
 class Work:
     """How the work is carried out; none of it changes a number (CPU: at equal ``threads``)."""
 
     threads: int | None = None  # torch threads while a cell runs; None: leave as is
-    num_workers: int = 0
-    checkpoint_every: int = 100
-    tensorboard: bool = False
-    keep_checkpoints_at: tuple[int, ...] = ()
+    training: TrainExecution = field(default_factory=lambda: _default_execution())
     progress: bool = True
     overlays: str | None = None  # write <overlays>/<result id>/<sequence>.{png,gif} of each computed result
 
-    def train_fields(self) -> dict[str, Any]:
-        """The TrainConfig fields this execution sets (those TrainConfig has)."""
-        from rpmbench.training import TrainConfig
-
-        names = {f.name for f in dataclasses.fields(TrainConfig)}
-        values = {"num_workers": self.num_workers, "checkpoint_every": self.checkpoint_every,
-                  "tensorboard": self.tensorboard, "keep_checkpoints_at": list(self.keep_checkpoints_at)}
-        return {key: value for key, value in values.items() if key in names}
-
-
-def split_train_config(config: TrainConfig) -> tuple[TrainConfig, tuple[str, ...], dict[str, Any]]:
-    """(spec part, data roots, execution fields) of a user's TrainConfig."""
-    from rpmbench.training import TrainConfig
-
-    defaults = TrainConfig()
-    names = [name for name in EXECUTION_FIELDS if hasattr(config, name)]
-    execution = {name: getattr(config, name) for name in names}
-    spec = dataclasses.replace(config, data_roots=[], **{name: getattr(defaults, name) for name in names})
-    return spec, tuple(str(root) for root in config.data_roots), execution
-
 
 def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[str, ...],
-                  davis_splits: list[str], scratch: Path) -> Paths:
+                  davis_splits: list[str], scratch: Path, progress: bool = True) -> Paths:
     """This machine's :class:`Paths` for ``data``; DataError (with the setting to fix) if unusable.
 
     Training reads the root's ``davis_splits`` frames, ``extra_roots`` and, for the built-in data
@@ -198,7 +167,7 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
     if data.source == "builtin":
         from rpmbench.data.builtin import builtin_clip_paths, ensure_builtin_dataset
 
-        root = Path(ensure_builtin_dataset(data.builtin_size, data.builtin_seed,
+        root = Path(ensure_builtin_dataset(data.builtin_size, data.builtin_seed, progress=progress,
                                            generator=data.builtin_generator))
         if data.builtin_clips:
             extra = [str(path) for path in builtin_clip_paths()] + extra
@@ -210,14 +179,14 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
         if not root.is_dir():
             raise DataError(f"{root}: DAVIS root not found; point rpmbench at your DAVIS-2017 copy "
                             f"with --set data.davis_root=/path/to/DAVIS (and --set "
-                            "'train.data_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
+                            "'data.train_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
     DavisDataset(root, split=data.split)  # validates the layout, raises DataError
     for split in davis_splits:
         DavisDataset(root, split=split, first_frame_only=True)  # training reads the frames only
     for path in extra:
         if not Path(path).exists():
             raise DataError(f"training data root {path} does not exist; fix it with --set "
-                            "'train.data_roots=[...]' or remove it from the preset")
+                            "'data.train_roots=[...]' or remove it from the preset")
     return Paths(davis_root=root, train_roots=tuple(dict.fromkeys((*extra, str(root)))), scratch=scratch)
 
 

@@ -1,5 +1,7 @@
-"""Training configuration: one dataclass, every recipe choice a field (see the README's
-reproduction notes for why each default was chosen; the main paper does not publish them)."""
+"""Training configuration: the recipe (:class:`TrainConfig`, every choice that decides a number;
+hashed into a result's spec) and how a run is carried out (:class:`TrainExecution`, never
+hashed). Where the unlabelled video lies is a third thing, passed to ``train`` as paths. See
+``docs/reproduction.md`` for why each default was chosen; the main paper does not publish them."""
 
 from __future__ import annotations
 
@@ -22,10 +24,7 @@ class TrainConfig:
 
     Attributes:
         model: the RPM-Net variant (:class:`~rpmbench.models.RPMNetConfig`).
-        data_roots: unlabelled video: DAVIS-layout roots (frames of ``davis_splits``),
-            YouTube-VOS-style roots (``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``)
-            and video files (``.mp4`` ...). Empty = the built-in clips and built-in train split.
-        davis_splits: split files used for DAVIS-layout roots.
+        davis_splits: split files used for the DAVIS-layout roots among the training data.
         short_side: frames are resized so their short side is at most this (None: native size).
         frame_gap: (min, max) distance between reference and target frame, sampled uniformly.
         crop_size: square random crop (pixels) taken at the same place in both frames.
@@ -43,17 +42,10 @@ class TrainConfig:
         lr, weight_decay, schedule, warmup_steps: Adam with a cosine (or constant) learning rate.
         batch_size, steps, grad_clip: per-step batch, total optimiser steps, max gradient norm (0: off).
         seed: fixes initialisation, data order, crops and flips.
-        checkpoint_every: write the checkpoint every N steps (and at the end).
-        keep_checkpoints_at: steps whose checkpoint is also kept as ``checkpoint-step<N>.pt``
-            (snapshots of this run for learning curves; does not change any number).
         device: ``cpu`` or ``cuda[:i]``; amp (bf16 autocast), channels_last and compile act on CUDA only.
-        num_workers: DataLoader worker processes that prepare batches.
-        tensorboard: also write loss, lr and samples/s to ``<run dir>/tensorboard`` (needs the
-            ``tensorboard`` package; the JSONL log is always written).
     """
 
     model: RPMNetConfig = field(default_factory=lambda: RPMNetConfig(backbone="resnet18"))
-    data_roots: list[str] = field(default_factory=list)
     davis_splits: list[str] = field(default_factory=lambda: ["train"])
     short_side: int | None = 256
     frame_gap: tuple[int, int] = (1, 2)
@@ -71,14 +63,10 @@ class TrainConfig:
     steps: int = 1000
     grad_clip: float = 1.0
     seed: int = 0
-    checkpoint_every: int = 100
-    keep_checkpoints_at: list[int] = field(default_factory=list)
     device: str = "cpu"
     amp: bool = False
     channels_last: bool = False
     compile: bool = False
-    num_workers: int = 0
-    tensorboard: bool = False
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for an impossible setting, before any work starts."""
@@ -93,17 +81,12 @@ class TrainConfig:
             (self.short_side is None or self.short_side >= self.crop_size,
              f"short_side {self.short_side} is smaller than crop_size {self.crop_size}"),
             (self.batch_size >= 1 and self.steps >= 1, "batch_size and steps must be >= 1"),
-            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
-            (all(1 <= s <= self.steps for s in self.keep_checkpoints_at),
-             f"keep_checkpoints_at must list steps in 1..steps={self.steps}, got {self.keep_checkpoints_at}"),
             (self.lr > 0, "lr must be > 0"),
             (all(sigma > 0 for sigma in self.loss_blur_sigmas),
              f"loss_blur_sigmas must be positive, got {self.loss_blur_sigmas}"),
             (not (self.loss == "mast" and self.loss_blur_sigmas),
              "loss_blur_sigmas works with loss huber or l1 (the mast loss compares at full size)"),
             (0 <= self.channel_dropout <= 1, f"channel_dropout must be in [0, 1], got {self.channel_dropout}"),
-            (not self.tensorboard or importlib.util.find_spec("tensorboard") is not None,
-             "tensorboard=true needs the tensorboard package: pip install tensorboard"),
         ]
         for ok, message in checks:
             if not ok:
@@ -114,8 +97,47 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict` (used when loading checkpoints)."""
-        values = dict(values)
+        """Inverse of :meth:`to_dict` (used when loading checkpoints; the execution and path fields
+        that checkpoints of earlier versions carried are dropped)."""
+        values = {key: value for key, value in values.items() if key not in EXECUTION_FIELDS_OF_OLD_CHECKPOINTS}
         values["model"] = RPMNetConfig(**values["model"])
         values["frame_gap"] = tuple(values["frame_gap"])
         return cls(**values)
+
+
+#: Fields older checkpoints stored inside the recipe; they never changed a number.
+EXECUTION_FIELDS_OF_OLD_CHECKPOINTS: tuple[str, ...] = ("data_roots", "checkpoint_every", "keep_checkpoints_at",
+                                                        "num_workers", "tensorboard")
+
+
+@dataclass(frozen=True)
+class TrainExecution:
+    """How a training run is carried out: none of it changes a number.
+
+    Attributes:
+        checkpoint_every: write the checkpoint every N steps (and at the end).
+        keep_checkpoints_at: steps whose checkpoint is also kept as ``checkpoint-step<N>.pt``
+            (snapshots of the run, e.g. for learning curves).
+        num_workers: DataLoader worker processes that prepare batches.
+        tensorboard: also write loss, lr and samples/s to ``<run dir>/tensorboard`` (needs the
+            ``tensorboard`` package; the JSONL log is always written).
+    """
+
+    checkpoint_every: int = 100
+    keep_checkpoints_at: tuple[int, ...] = ()
+    num_workers: int = 0
+    tensorboard: bool = False
+
+    def validate(self, steps: int) -> None:
+        """Raise :class:`ConfigError` for an impossible setting of a ``steps``-step run."""
+        checks = [
+            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (all(1 <= s <= steps for s in self.keep_checkpoints_at),
+             f"keep_checkpoints_at must list steps in 1..steps={steps}, got {list(self.keep_checkpoints_at)}"),
+            (self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}"),
+            (not self.tensorboard or importlib.util.find_spec("tensorboard") is not None,
+             "tensorboard=true needs the tensorboard package: pip install tensorboard"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"train execution: {message}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,13 +20,13 @@ from torch import Tensor
 from tqdm import tqdm
 
 from rpmbench.atomic import atomic_write_json
-from rpmbench.errors import TrainingDivergedError
+from rpmbench.data.colour import to_network_input
+from rpmbench.errors import ConfigError, TrainingDivergedError
 from rpmbench.interrupts import DeferredInterrupts
 from rpmbench.models import RPMNet
 from rpmbench.provenance import git_commit
 from rpmbench.training.checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
-from rpmbench.data.colour import to_network_input
-from rpmbench.training.config import TrainConfig
+from rpmbench.training.config import TrainConfig, TrainExecution
 from rpmbench.training.frames import PairBatches, discover_sequences
 
 if TYPE_CHECKING:
@@ -39,13 +41,6 @@ class TrainResult:
     steps: int
     seconds: float
     final_loss: float
-
-
-def default_data_roots() -> list[str]:
-    """The built-in data: its real video clips and the built-in data set's train split."""
-    from rpmbench.data.builtin import builtin_clip_paths, ensure_builtin_dataset
-
-    return [str(p) for p in builtin_clip_paths()] + [str(ensure_builtin_dataset())]
 
 
 def reconstruction_loss(warped: Tensor, target: Tensor, kind: str) -> Tensor:
@@ -129,9 +124,12 @@ def training_step(model: RPMNet, reference: Tensor, target: Tensor, config: Trai
     return loss
 
 
-def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = False,
-          progress: bool = True) -> TrainResult:
-    """Train ``config`` in ``run_dir`` (``checkpoint.pt``, ``log.jsonl``, ``config.json``).
+def train(config: TrainConfig, run_dir: str | os.PathLike[str], data_roots: Sequence[str | os.PathLike[str]],
+          execution: TrainExecution = TrainExecution(), resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train ``config`` in ``run_dir`` (``checkpoint.pt``, ``log.jsonl``, ``config.json``) on the
+    unlabelled video of ``data_roots``: DAVIS-layout roots (frames of ``config.davis_splits``),
+    YouTube-VOS-style roots (``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``) and
+    video files (``.mp4`` ...). ``execution`` says how the run is fed and checkpointed.
 
     With ``resume`` and an existing checkpoint, training continues from it and reproduces the
     uninterrupted run exactly on CPU. A NaN or infinite loss raises
@@ -140,11 +138,13 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     (:class:`~rpmbench.interrupts.Terminated` for SIGTERM) saying so (:mod:`rpmbench.interrupts`).
     """
     config.validate()
+    execution.validate(config.steps)
+    if not data_roots:
+        raise ConfigError("train: no training data roots given")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run_dir / CHECKPOINT_NAME
-    roots = config.data_roots or default_data_roots()
-    sequences = discover_sequences(roots, config.davis_splits, config.short_side)
+    sequences = discover_sequences([str(root) for root in data_roots], config.davis_splits, config.short_side)
     device = torch.device(config.device)
 
     model, optimiser, scheduler = build_training(config)
@@ -159,7 +159,9 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     step_fn = torch.compile(training_step) if config.compile and device.type == "cuda" else training_step
 
     commit = git_commit()
-    atomic_write_json(run_dir / "config.json", {"git_commit": commit, "config": config.to_dict()})
+    atomic_write_json(run_dir / "config.json", {"git_commit": commit, "config": config.to_dict(),
+                                                "execution": dataclasses.asdict(execution),
+                                                "data_roots": [str(root) for root in data_roots]})
     if progress:  # the same facts are always in config.json
         print(f"rpmbench train: commit {commit}, {len(sequences)} sequences, steps {start}->{config.steps}, "
               f"run dir {run_dir}", file=sys.stderr)
@@ -179,11 +181,11 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
     batches = PairBatches(sequences, config.batch_size, config.crop_size, config.frame_gap,
                           config.hflip, config.seed, config.short_side, config.steps)
     loader = torch.utils.data.DataLoader(batches, batch_size=None, sampler=range(start, config.steps),
-                                         num_workers=config.num_workers)
+                                         num_workers=execution.num_workers)
     model.train()
     bar = tqdm(loader, total=config.steps - start, initial=0, desc="train", unit="step",
                disable=not progress, dynamic_ncols=True)
-    board_context = _open_tensorboard(run_dir, start) if config.tensorboard else contextlib.nullcontext()
+    board_context = _open_tensorboard(run_dir, start) if execution.tensorboard else contextlib.nullcontext()
     with (log_path.open("a", buffering=1) as log,  # line-buffered: `tail -f` works
           board_context as board, DeferredInterrupts() as interrupts):
         for step, (reference, target) in zip(range(start, config.steps), bar):
@@ -210,9 +212,9 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], resume: bool = F
                 for name, value in record.items():
                     board.add_scalar(f"train/{name}", value, step + 1)
             bar.set_postfix(loss=f"{loss_value:.4f}")
-            if (step + 1) in config.keep_checkpoints_at:
+            if (step + 1) in execution.keep_checkpoints_at:
                 save_checkpoint(kept_checkpoint_path(run_dir, step + 1), checkpoint_state(step + 1))
-            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or interrupts.pending:
+            if (step + 1) % execution.checkpoint_every == 0 or step + 1 == config.steps or interrupts.pending:
                 checkpoint(step + 1)
                 if board is not None:
                     board.flush()

@@ -57,8 +57,9 @@ def learning_curves(grid: GridConfig, variants: list[str], seeds: list[int], ste
     specs = plan_curves(grid, variants, seeds, steps)
     store = RunStore(run_dir)
     paths = grid_paths(grid, store.work)
-    work = dataclasses.replace(grid_work(grid, progress=progress),
-                               keep_checkpoints_at=tuple(sorted({s.snapshot for s in specs if s.snapshot})))
+    work = grid_work(grid, progress=progress)
+    snapshots = tuple(sorted({spec.snapshot for spec in specs if spec.snapshot}))
+    work = dataclasses.replace(work, training=dataclasses.replace(work.training, keep_checkpoints_at=snapshots))
     context = RunContext(store.root, paths.davis_root, paths.train_roots, f"curves:{grid.name}", work,
                          grid.keep_work)
     rows, missing = [], []

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rpmbench.atomic import atomic_path, atomic_write_json
 from rpmbench.provenance import portable_path
-from rpmbench.training.config import TrainConfig
+from rpmbench.training.config import TrainConfig, TrainExecution
 
 
 def model_id(config: TrainConfig) -> str:
@@ -28,27 +28,29 @@ def model_id(config: TrainConfig) -> str:
 
 
 def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, output: Path,
-                      progress: bool = True, root: Path | None = None) -> dict[str, Any]:
-    """Train ``config`` once per seed, propagate and score the val split of ``root`` (default: the
-    built-in ``small`` data set), score every registered baseline on the same data, and write
-    ``output`` (JSON) and a CSV beside it.
+                      progress: bool = True, root: Path | None = None, extra_roots: tuple[str, ...] = (),
+                      execution: TrainExecution | None = None) -> dict[str, Any]:
+    """Train ``config`` once per seed (on the data's own training video plus ``extra_roots``),
+    propagate and score the val split of ``root`` (default: the built-in ``small`` data set), score
+    every registered baseline on the same data, and write ``output`` (JSON) and a CSV beside it.
 
     Seeds whose run folder under ``work_dir`` holds a finished checkpoint are not trained again;
     ``train_seconds`` is the optimiser time stored in the checkpoint, so it is the full training
     time even for a resumed run.
     """
     from rpmbench.experiments.cell import run_cell
-    from rpmbench.experiments.spec import CellSpec, DataChoice, Work, resolve_paths, split_train_config
+    from rpmbench.experiments.spec import CellSpec, DataChoice, Work, resolve_paths
     from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.registry import BASELINES
 
     data = DataChoice() if root is None else DataChoice(source="davis")
-    spec_train, roots, execution = split_train_config(config)
-    paths = resolve_paths(data, None if root is None else str(root), roots, config.davis_splits, work_dir)
-    work = Work(progress=progress, **{k: tuple(v) if isinstance(v, list) else v for k, v in execution.items()})
+    paths = resolve_paths(data, None if root is None else str(root), extra_roots, config.davis_splits, work_dir,
+                          progress)
+    work = Work(progress=progress) if execution is None else Work(training=execution, progress=progress)
     propagation = PropagationConfig(colour_space=None)
     specs = [CellSpec(name, data, propagation) for name in BASELINES]
-    specs += [CellSpec(model_id(config), data, propagation, dataclasses.replace(spec_train, seed=seed)) for seed in seeds]
+    specs += [CellSpec(model_id(config), data, propagation, dataclasses.replace(config, seed=seed))
+              for seed in seeds]
     rows = []
     for spec in specs:
         result = run_cell(spec, paths, work)
@@ -61,7 +63,7 @@ def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, out
     copy_previous = float(table[table["method"] == "copy-previous"]["J&F-Mean"].iloc[0])
     summary = {
         "data": f"val split of {portable_path(paths.davis_root)}",
-        "config": spec_train.to_dict(),
+        "config": config.to_dict(),
         "seeds": seeds,
         "rpmnet_jf_mean": statistics.mean(learned),
         "rpmnet_jf_std": statistics.stdev(learned) if len(learned) > 1 else 0.0,
