@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
 
+from davis_fixtures import moving_ellipses, write_davis
 from rpmbench import registry
 
 
@@ -20,3 +24,21 @@ def register(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
         monkeypatch.setitem(entries, entry.name, entry)
         return entry
     return add
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A DAVIS-layout root with two short sequences and an untrained ResNet-18 checkpoint."""
+    folder = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    root = write_davis(folder / "d", {"a": moving_ellipses(rng, 4, 32, 48, 2),
+                                      "b": moving_ellipses(rng, 3, 32, 48, 1)})
+    from rpmbench.models import RPMNetConfig, build_rpmnet
+    from rpmbench.training.checkpoint import save_checkpoint
+    from rpmbench.training.config import TrainConfig
+
+    torch.manual_seed(0)
+    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"))
+    model = build_rpmnet("resnet18", backend="reference")
+    save_checkpoint(folder / "checkpoint.pt", {"config": config.to_dict(), "model": model.state_dict()})
+    return root, folder / "checkpoint.pt"

@@ -6,10 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 
-from davis_fixtures import moving_ellipses, write_davis
 from rpmbench import registry
 from rpmbench.cli import main
 from rpmbench.data.palette import read_palette_png
@@ -17,23 +14,7 @@ from rpmbench.experiments.cell import run_cell
 from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import load_grid_config
 from rpmbench.experiments.spec import Paths, Work
-from rpmbench.models import RPMNet, RPMNetConfig, build_rpmnet
-from rpmbench.training.checkpoint import save_checkpoint
-from rpmbench.training.config import TrainConfig
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A DAVIS-layout root with two short sequences and an untrained ResNet-18 checkpoint."""
-    folder = tmp_path_factory.mktemp("kinds")
-    rng = np.random.default_rng(1)
-    root = write_davis(folder / "d", {"a": moving_ellipses(rng, 4, 32, 48, 2),
-                                      "b": moving_ellipses(rng, 3, 32, 48, 1)})
-    torch.manual_seed(0)
-    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"))
-    save_checkpoint(folder / "checkpoint.pt", {"config": config.to_dict(),
-                                               "model": build_rpmnet("resnet18", backend="reference").state_dict()})
-    return root, folder / "checkpoint.pt"
+from rpmbench.models import RPMNet
 
 
 def _grid(**overrides: object):

@@ -38,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.inference.baselines import run_baseline
-    from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.data.builtin import ensure_builtin_dataset
     from rpmbench.data.davis import DavisDataset
+    from rpmbench.inference.baselines import run_baseline
+    from rpmbench.inference.propagate import PropagationConfig
 
     root = args.davis_root or ensure_builtin_dataset()
     DavisDataset(root, args.split, first_frame_only=not args.evaluate)  # layout errors before any work

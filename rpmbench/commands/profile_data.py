@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from rpmbench.atomic import atomic_path
-    from rpmbench.registry import BASELINES
     from rpmbench.data.profile import format_profile, profile_dataset
     from rpmbench.errors import ConfigError
+    from rpmbench.registry import BASELINES
 
     names = [name for name in args.baselines.split(",") if name]
     unknown = [name for name in names if name not in BASELINES]

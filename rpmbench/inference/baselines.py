@@ -40,9 +40,15 @@ from rpmbench.data.davis import VOID_ID
 from rpmbench.errors import ConfigError
 from rpmbench.inference.masks import first_soft_mask, masks_from_soft, propagate_with_flows
 from rpmbench.inference.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
-from rpmbench.inference.propagate import (WARP_RESOLUTIONS, PropagationConfig, PropagationStats, feature_size,
-                                          propagate_split)
+from rpmbench.inference.propagate import (
+    WARP_RESOLUTIONS,
+    PropagationConfig,
+    PropagationStats,
+    feature_size,
+    propagate_split,
+)
 from rpmbench.models.matching import FlowWarp
+
 
 def _warp_by(flow: Tensor) -> Callable[[Tensor], Tensor]:
     warp = FlowWarp(backend="reference")

@@ -35,8 +35,8 @@ import torch
 from torch import Tensor
 
 from rpmbench.errors import ConfigError
-from rpmbench.viz.figure2 import load_model
 from rpmbench.ops import sampling_locations
+from rpmbench.viz.figure2 import load_model
 
 STRIDE = 4
 

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from davis_fixtures import write_davis
-from rpmbench.inference.baselines import baseline_masks, run_baseline
-from rpmbench.evaluation import evaluate_results
-from rpmbench.models import build_rpmnet
 from rpmbench.errors import ConfigError
+from rpmbench.evaluation import evaluate_results
+from rpmbench.inference.baselines import baseline_masks, run_baseline
 from rpmbench.inference.masks import propagate_with_flows, renormalise
 from rpmbench.inference.propagate import PropagationConfig, propagate_sequence
+from rpmbench.models import build_rpmnet
 
 
 def test_zero_flow_keeps_the_mask_up_to_rounded_corners() -> None:

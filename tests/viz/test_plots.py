@@ -12,8 +12,21 @@ import pytest
 import torch
 
 from rpmbench.errors import ConfigError
-from rpmbench.viz.figure2 import (ZOOM, SequencePanel, bilinear, carry_target, on_object, target_pixel, feature_to_image, image_to_feature,
-                                      pca_rgb, plot_figure2, start_target, target_sampling_points, zoom_window)
+from rpmbench.viz.figure2 import (
+    ZOOM,
+    SequencePanel,
+    bilinear,
+    carry_target,
+    feature_to_image,
+    image_to_feature,
+    on_object,
+    pca_rgb,
+    plot_figure2,
+    start_target,
+    target_pixel,
+    target_sampling_points,
+    zoom_window,
+)
 from rpmbench.viz.table2 import beats_copy_previous, model_cells, plot_table2, side_by_side
 
 

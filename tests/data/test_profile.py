@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rpmbench.inference.baselines import run_baseline
 from rpmbench.cli import main
-from rpmbench.data.davis import DavisDataset
 from rpmbench.data.profile import area_statistics, flow_magnitudes
+from rpmbench.evaluation import evaluate_results
 from rpmbench.experiments.spec import DataChoice
 from rpmbench.experiments.studies.baselines import profile_run_dir, score_baselines
-from rpmbench.evaluation import evaluate_results
+from rpmbench.inference.baselines import run_baseline
 from tests.davis_fixtures import moving_ellipses, write_davis
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import rpmbench
 from rpmbench.cli import COMMANDS, EPILOG, build_parser
 from rpmbench.commands.bench import BENCHMARKS
 
@@ -19,7 +20,7 @@ def _help_texts() -> dict[str, str]:
         texts[f"{name} --help"] = importlib.import_module(module).DESCRIPTION
     for name, module in BENCHMARKS.items():
         texts[f"bench {name} --help"] = importlib.import_module(module).DESCRIPTION
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(rpmbench.__file__).resolve().parents[1]
     for page in [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]:
         if _examples(page.read_text()):
             texts[str(page.relative_to(repo))] = page.read_text()

@@ -13,13 +13,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import rpmbench
 from rpmbench.errors import ConfigError
 from rpmbench.models import BACKBONES, RPMNetConfig, build_rpmnet, count_parameters
 from rpmbench.models.describe import describe_model, parameter_summary
 from rpmbench.models.matching import FlowWarp
 from rpmbench.models.resnet import build_resnet
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(rpmbench.__file__).resolve().parents[1]
 TABLE2_VARIANTS = [("deformable", 3, 1), ("standard", 1, 1), ("standard", 3, 1), ("standard", 5, 1),
                    ("dilated", 3, 3), ("dilated", 3, 6), ("dilated", 3, 9)]
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from davis_fixtures import moving_ellipses, write_davis
+from rpmbench.data.colour import rgb_to_lab
 from rpmbench.errors import ConfigError, TrainingDivergedError
 from rpmbench.evaluation import evaluate_results
-from rpmbench.models import RPMNetConfig
 from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
+from rpmbench.models import RPMNetConfig
 from rpmbench.training import TrainConfig, TrainExecution, TrainResult, load_checkpoint_model, train
 from rpmbench.training import loop as loop_module
-from rpmbench.data.colour import rgb_to_lab
 from rpmbench.training.frames import PairBatches, discover_sequences
 
 

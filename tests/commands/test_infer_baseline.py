@@ -7,30 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.cli import main
 from rpmbench.data.palette import davis_palette, read_palette_png
-from rpmbench.models import RPMNetConfig, build_rpmnet
 from rpmbench.viz.overlay import overlay_masks, sheet_indices
-from rpmbench.training.checkpoint import save_checkpoint
-from rpmbench.training.config import TrainConfig
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A DAVIS-layout root with two short sequences and an untrained ResNet-18 checkpoint."""
-    folder = tmp_path_factory.mktemp("cli")
-    rng = np.random.default_rng(0)
-    root = write_davis(folder / "d", {"a": moving_ellipses(rng, 4, 32, 48, 2),
-                                      "b": moving_ellipses(rng, 3, 32, 48, 1)})
-    torch.manual_seed(0)
-    config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"))
-    model = build_rpmnet("resnet18", backend="reference")
-    save_checkpoint(folder / "checkpoint.pt", {"config": config.to_dict(), "model": model.state_dict()})
-    return root, folder / "checkpoint.pt"
 
 
 def test_infer_memory_writes_scores_beside_and_overlays(tiny: tuple[Path, Path], tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import rpmbench
 from rpmbench import registry
 from rpmbench.errors import ConfigError
 from rpmbench.experiments.plan import plan_grid
@@ -36,7 +37,8 @@ def test_quick_preset_is_the_resnet18_column_on_the_deform_set() -> None:
 def test_quick_plan_is_the_committed_reference_cell_for_cell() -> None:
     """Every result of the default grid has the spec (hash) of its committed reference file, so the
     committed `results/quick/` is what `run-grid` computes (same torch and thread count)."""
-    committed = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "results" / "quick" / "cells").glob("*.json"))
+    cells = Path(rpmbench.__file__).resolve().parents[1] / "results" / "quick" / "cells"
+    committed = sorted(path.stem for path in cells.glob("*.json"))
     assert sorted(spec.stem for spec in plan_grid(load_grid_config("quick"))) == committed
 
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import rpmbench
 from davis_fixtures import moving_ellipses, write_davis
 from rpmbench import registry
 from rpmbench.cli import main
@@ -121,9 +122,9 @@ def test_one_training_run_serves_every_protocol(root: Path, tmp_path: Path, regi
 @pytest.mark.slow
 def test_learning_evidence_runs_the_grid_cell(root: Path, tmp_path: Path) -> None:
     """`train --evidence-seeds` computes through run_cell: its numbers are the grid's."""
+    from rpmbench.experiments.studies.evidence import learning_evidence
     from rpmbench.models import RPMNetConfig
     from rpmbench.training import TrainConfig
-    from rpmbench.experiments.studies.evidence import learning_evidence
 
     config = TrainConfig(model=RPMNetConfig("resnet18", backend="reference"),
                          short_side=None, crop_size=32, batch_size=2, steps=2)
@@ -220,5 +221,5 @@ def test_committed_runs_are_not_the_default_run_folder() -> None:
 
     args = build_parser().parse_args(["run-grid"])
     assert Path(args.results_dir) == Path("results/runs") and Path(args.reference_dir) == Path("results")
-    ignored = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
+    ignored = (Path(rpmbench.__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
     assert "/results/runs/" in ignored

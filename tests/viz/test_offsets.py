@@ -8,9 +8,15 @@ import pytest
 import torch
 
 from rpmbench.errors import ConfigError
-from rpmbench.viz.offsets import (_named_checkpoint, centroid_motion, correspondence_errors, object_feature_pixels,
-                                      offset_magnitudes, to_markdown)
 from rpmbench.ops import sampling_locations
+from rpmbench.viz.offsets import (
+    _named_checkpoint,
+    centroid_motion,
+    correspondence_errors,
+    object_feature_pixels,
+    offset_magnitudes,
+    to_markdown,
+)
 
 
 def test_offset_magnitudes_are_the_norms_of_the_offsets_given() -> None:
@@ -84,11 +90,10 @@ def test_untrained_models_measure_zero_offsets_and_zero_flow_end_to_end(tmp_path
     # Freshly built matching modules have zero-initialised offsets and flow layers: every offset is 0
     # and layer 109's error equals zero flow's, through the whole CLI (checkpoint -> CSV/MD).
     from davis_fixtures import moving_ellipses, write_davis
-
-    from rpmbench.viz.figure2 import load_model
-    from rpmbench.viz.offsets import main
     from rpmbench.models import RPMNet, RPMNetConfig
     from rpmbench.training import TrainConfig
+    from rpmbench.viz.figure2 import load_model
+    from rpmbench.viz.offsets import main
 
     masks = moving_ellipses(np.random.default_rng(1), 3, 48, 64, 2)
     root = write_davis(tmp_path / "davis", {"seq": masks})

@@ -15,7 +15,14 @@ from rpmbench.data.palette import write_palette_png
 from rpmbench.errors import DataError
 from rpmbench.evaluation import evaluate_results, score_sequence
 from rpmbench.evaluation.metrics import (
-    boundary_f, boundary_maps, boundary_tolerance, decay_bins, disk, jaccard, label_scores, statistics,
+    boundary_f,
+    boundary_maps,
+    boundary_tolerance,
+    decay_bins,
+    disk,
+    jaccard,
+    label_scores,
+    statistics,
 )
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from rpmbench.inference.baselines import baseline_masks
 from rpmbench.errors import ConfigError
-from rpmbench.models import build_rpmnet
+from rpmbench.inference.baselines import baseline_masks
 from rpmbench.inference.propagate import PropagationConfig, propagate_sequence, upsample_flow
+from rpmbench.models import build_rpmnet
 
 
 def test_upsample_flow_scales_by_the_size_ratio() -> None:

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from davis_fixtures import write_davis
-from rpmbench.inference.baselines import baseline_masks, run_baseline
 from rpmbench.errors import ConfigError
 from rpmbench.evaluation import jaccard
+from rpmbench.inference.baselines import baseline_masks, run_baseline
 from rpmbench.inference.memory import MEMORY_PRESETS, MemoryConfig, memory_frames, memory_readout
-from rpmbench.models import build_rpmnet
 from rpmbench.inference.propagate import PropagationConfig, propagate_dataset, propagate_sequence
+from rpmbench.models import build_rpmnet
 
 
 def dense_readout(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
