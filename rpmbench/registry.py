@@ -77,12 +77,15 @@ class Protocol:
 @dataclass(frozen=True)
 class Baseline:
     """A method without a network, scored beside the cells: ``builder`` predicts one sequence's
-    masks (the signature of :func:`rpmbench.inference.baselines.copy_first`)."""
+    masks (the signature of :func:`rpmbench.inference.baselines.copy_first`); ``flows``, for a
+    method that moves masks by a flow, gives that flow (the signature of
+    :func:`rpmbench.inference.flows.zero_flows`) so its error against ground truth is measured."""
 
     name: str
     builder: str
     paper: bool = True
     description: str = ""
+    flows: str | None = None
 
 
 _KINDS: dict[type, dict[str, Any]] = {Encoder: {}, MatchingVariant: {}, Protocol: {}, Baseline: {}}
@@ -134,11 +137,12 @@ register(Protocol("fusion", f"{_PROTOCOLS_MODULE}:fusion", paper=False,
                               "WACV version's online update)"))
 
 _BASELINES_MODULE = "rpmbench.inference.baselines"
+_FLOWS_MODULE = "rpmbench.inference.flows"
 register(Baseline("copy-first", f"{_BASELINES_MODULE}:copy_first", description="the first-frame mask for every frame"))
 register(Baseline("copy-previous", f"{_BASELINES_MODULE}:copy_previous",
-                  description="zero flow: RPM-Net's pipeline with no motion"))
+                  description="zero flow: RPM-Net's pipeline with no motion", flows=f"{_FLOWS_MODULE}:zero_flows"))
 register(Baseline("optical-flow", f"{_BASELINES_MODULE}:optical_flow",
-                  description="OpenCV DIS optical flow, chained frame to frame"))
+                  description="OpenCV DIS optical flow, chained frame to frame", flows=f"{_FLOWS_MODULE}:dis_flows"))
 register(Baseline("pixels", f"{_BASELINES_MODULE}:pixels", paper=False,
                   description="memory propagation on raw Lab pixels (beyond the paper)"))
 

@@ -90,6 +90,7 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale)
     return {
         **_common(spec, scores, stats),
+        **_model_flow_metrics(spec, paths, model, propagation),
         **{key: getattr(spec.train.model, key) for key in ("backbone", "matching", "layers", "dilation")},
         "parameters": count_parameters(model),
         "flops_per_frame": flops_per_frame(model, height, width),
@@ -110,7 +111,36 @@ def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
         progress=work.progress))
     _write_overlays(spec, paths, work)
     phase(spec, work, "score")
-    return _common(spec, _score(spec, paths), stats)
+    return {**_common(spec, _score(spec, paths), stats), **_baseline_flow_metrics(spec, paths)}
+
+
+def _model_flow_metrics(spec: CellSpec, paths: Paths, model: Any, propagation: Any) -> dict[str, Any]:
+    """``flow_metrics`` (and a ``corr`` model's ``base_flow_metrics``) against the set's ground-truth
+    flow, for a protocol that moves masks by the flow alone; nothing where the set has no truth."""
+    from rpmbench import registry
+    from rpmbench.evaluation.flow import has_ground_truth_flow, score_flow
+    from rpmbench.inference.flows import model_flows
+
+    if not (has_ground_truth_flow(paths.davis_root) and registry.warps_by_flow(spec.protocol)):
+        return {}
+    metrics = {"flow_metrics": score_flow(paths.davis_root, spec.data.split,
+                                          lambda frames: model_flows(model, frames, propagation))}
+    if model.matching.matching == "corr":
+        metrics["base_flow_metrics"] = score_flow(
+            paths.davis_root, spec.data.split, lambda frames: model_flows(model, frames, propagation, base_only=True))
+    return metrics
+
+
+def _baseline_flow_metrics(spec: CellSpec, paths: Paths) -> dict[str, Any]:
+    """``flow_metrics`` of a baseline that moves masks by a flow (its registry entry's ``flows``)."""
+    from rpmbench import registry
+    from rpmbench.evaluation.flow import has_ground_truth_flow, score_flow
+
+    entry = registry.baseline(spec.method.partition("@")[0])
+    if entry.flows is None or not has_ground_truth_flow(paths.davis_root):
+        return {}
+    flows = registry.resolve(entry.flows)
+    return {"flow_metrics": score_flow(paths.davis_root, spec.data.split, lambda frames: flows(frames, spec.propagation))}
 
 
 def phase(spec: CellSpec, work: Work, name: str) -> None:

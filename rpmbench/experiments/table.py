@@ -17,12 +17,17 @@ import pandas as pd
 
 from rpmbench import registry
 
+#: Flow error against ground truth (feature pixels, valid object pixels; mean over seeds), where
+#: the data has it: overall EPE, the share within 1 feature pixel, EPE per true-motion bin.
+_FLOW_BINS: dict[str, str] = {"<1": "epe_lt1", "1-3": "epe_1_3", "3-6": "epe_3_6", "6-12": "epe_6_12",
+                              ">12": "epe_gt12"}
+FLOW_COLUMNS: tuple[str, ...] = ("epe_feature_px", "within_1_feature_px", *_FLOW_BINS.values())
 #: Long-table columns of ``table2.csv`` (J, F in percent; std is the sample std over seeds;
 #: ``J_diff``/``F_diff`` only when the run scored the paper's data, DAVIS-2017 val).
 COLUMNS: tuple[str, ...] = (
     "block", "row", "matching", "kernel_size", "dilation", "layers", "protocol", "backbone", "cell",
     "seeds", "J", "F", "J&F", "J_std", "F_std", "J&F_std", "paper_J", "paper_F", "J_diff", "F_diff",
-    "parameters", "flops_per_frame",
+    "parameters", "flops_per_frame", *FLOW_COLUMNS,
 )
 _BACKBONE_TITLES = {"resnet18": "FCN-ResNet18", "resnet34": "FCN-ResNet34",
                     "resnet50": "FCN-ResNet50", "resnet101": "FCN-ResNet101"}
@@ -103,6 +108,12 @@ def _measure(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     measured: dict[str, Any] = {"seeds": len(results), **frame.mean().to_dict(),
                                 "parameters": first.get("parameters"),
                                 "flops_per_frame": first.get("flops_per_frame")}
+    flows = [r["flow_metrics"] for r in results if "flow_metrics" in r]
+    if flows:
+        rows = [{"epe_feature_px": f["epe_feature_px"], "within_1_feature_px": 100 * f["within_1_feature_px"],
+                 **{column: f["by_true_motion_feature_px"][label]["epe_feature_px"]
+                    for label, column in _FLOW_BINS.items()}} for f in flows]
+        measured.update(pd.DataFrame(rows).mean().to_dict())
     if len(results) > 1:
         std = frame.std(ddof=1)
         measured.update({"J_std": std["J"], "F_std": std["F"], "J&F_std": std["J&F"]})
@@ -150,6 +161,15 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
                   "(`variant@protocol`: the same trained model as the Table 2 cell above, propagated "
                   "another way). Measured J / F in percent.", "",
                   *_grid_lines(table, context, context.beyond, with_paper=False)]
+    flow = _flow_lines(table)
+    if flow:
+        lines += ["", "## Flow error against the ground truth", "",
+                  "Each method's flow (RPM-Net: the matching module's, upsampled x4 as the frame-size "
+                  "warp does; optical-flow: DIS as it warps; copy-previous: zero) against the data set's "
+                  "exact backward flow on valid object pixels: mean end-point error in feature pixels "
+                  "(image pixels / 4), the share of pixels within 1 feature pixel, and the error by true "
+                  "motion in feature pixels (a stack of three plain 3x3 layers sees +-3). Mean over seeds.",
+                  "", *flow]
     verdict = _verdict(table, context)
     if verdict:
         lines += ["", "## Against the baselines", "",
@@ -204,6 +224,23 @@ def _cell_text(line: pd.Series, with_paper: bool) -> str:
 def _score(line: pd.Series) -> str:
     text = f"{line['J&F']:.1f}"
     return text if pd.isna(line["J&F_std"]) else f"{text} ± {line['J&F_std']:.1f}"
+
+
+def _flow_lines(table: pd.DataFrame) -> list[str]:
+    """The flow-error block's rows: every result that carries flow metrics, in table order."""
+    rows = table[table["epe_feature_px"].notna()] if "epe_feature_px" in table else table.iloc[:0]
+    if rows.empty:
+        return []
+    header = ["| result | EPE (feature px) | within 1 feature px (%) | "
+              + " | ".join(f"true motion {label}" for label in _FLOW_BINS) + " |",
+              "|:--|:-:|:-:|" + ":-:|" * len(_FLOW_BINS)]
+
+    def value(number: float) -> str:
+        return "-" if pd.isna(number) else f"{number:.2f}"
+
+    return header + [f"| {line['cell']} | {value(line['epe_feature_px'])} | {line['within_1_feature_px']:.1f} | "
+                     + " | ".join(value(line[column]) for column in _FLOW_BINS.values()) + " |"
+                     for _, line in rows.iterrows()]
 
 
 def _verdict(table: pd.DataFrame, context: TableContext) -> list[str]:

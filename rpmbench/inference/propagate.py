@@ -151,6 +151,18 @@ def _embed_all(model: RPMNet, frames: Tensor, config: PropagationConfig) -> Tens
 
 
 @torch.no_grad()
+def embed_frames(model: RPMNet, frames: np.ndarray, config: PropagationConfig) -> Tensor:
+    """``frames (T, H, W, 3)`` uint8 RGB, resized by ``config.scale`` -> embeddings ``(T, 32, h, w)``
+    on ``config.device``."""
+    height, width = frames.shape[1:3]
+    inputs = to_network_input(torch.from_numpy(frames).permute(0, 3, 1, 2), config.colour_space)
+    if config.scale != 1:
+        size = (round(height * config.scale), round(width * config.scale))
+        inputs = F.interpolate(inputs, size=size, mode="bilinear", align_corners=False)
+    return _embed_all(model, inputs, config)
+
+
+@torch.no_grad()
 def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray,
                        config: PropagationConfig | None = None,
                        return_sampling: bool = False) -> PropagationOutput:
@@ -161,11 +173,7 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
     if return_sampling and not registry.warps_by_flow(config.protocol):
         raise ConfigError("return_sampling needs protocol=flow (memory propagation has no flow)")
     height, width = first_mask.shape
-    inputs = to_network_input(torch.from_numpy(frames).permute(0, 3, 1, 2), config.colour_space)
-    if config.scale != 1:
-        size = (round(height * config.scale), round(width * config.scale))
-        inputs = F.interpolate(inputs, size=size, mode="bilinear", align_corners=False)
-    features = _embed_all(model, inputs, config)
+    features = embed_frames(model, frames, config)
     size = tuple(features.shape[-2:])
     sampling: list[list[Tensor]] = []
 

@@ -24,14 +24,14 @@ def test_presets_ship_with_the_package_and_plan_the_full_grid(name: str) -> None
     assert len({spec.stem for spec in specs}) == len(specs)
 
 
-def test_quick_preset_is_the_resnet18_column_on_the_deform_set() -> None:
+def test_quick_preset_is_the_resnet18_column_on_the_calibrated_set() -> None:
     """The default is the budget-feasible design: four ResNet-18 rows that learn on CPU."""
     grid = load_grid_config("quick")
     specs = plan_grid(grid)
     paper = [s.method for s in specs if s.train is not None and registry.is_paper(s.method.split("-", 1)[1])]
     assert paper == [f"resnet18-{row}" for row in ("deformable-l3", "standard-l1", "standard-l3", "dilated-d6-l3")]
     assert len(specs) == len(paper) + len(grid.beyond) + len(registry.BASELINES)
-    assert grid.data.builtin_generator == "deform" and grid.train.steps == 1000
+    assert grid.data.builtin_generator == "calibrated" and grid.train.steps == 1000
 
 
 def test_quick_plan_is_the_committed_reference_cell_for_cell() -> None:

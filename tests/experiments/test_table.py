@@ -128,3 +128,22 @@ def test_beyond_rows_are_a_separate_block(register) -> None:
     paper_part, beyond_part = markdown.split("## Beyond the paper")
     assert "@hard" not in paper_part.split("## Against")[0]
     assert "| Deformable @hard | 3/1 | 3 | 50.0 / 60.0 | not run |" in beyond_part
+
+
+def _flow(epe: float, within: float, bins: tuple[float, ...]) -> dict:
+    labels = ("<1", "1-3", "3-6", "6-12", ">12")
+    return {"epe_feature_px": epe, "within_1_feature_px": within, "epe_image_px": 4 * epe,
+            "by_true_motion_feature_px": {label: {"epe_feature_px": value} for label, value in zip(labels, bins)}}
+
+
+def test_flow_error_block_averages_seeds_by_hand() -> None:
+    nan = float("nan")
+    results = [{**RESULTS[0], "flow_metrics": _flow(1.0, 0.50, (0.2, 1.0, 3.0, 6.0, nan))},
+               {**RESULTS[1], "flow_metrics": _flow(2.0, 0.30, (0.4, 1.5, 3.5, 7.0, nan))},
+               *RESULTS[2:4], {**RESULTS[4], "flow_metrics": _flow(0.5, 0.9, (0.1, 0.3, 0.5, 0.7, 0.9))}]
+    markdown = to_markdown(summarise(results, CONTEXT, paper_table2()), CONTEXT)
+    block = markdown.split("## Flow error against the ground truth")[1].split("## Against")[0]
+    assert "| resnet18-deformable-l3 | 1.50 | 40.0 | 0.30 | 1.25 | 3.25 | 6.50 | - |" in block
+    assert "| copy-first | 0.50 | 90.0 | 0.10 | 0.30 | 0.50 | 0.70 | 0.90 |" in block
+    assert "resnet50-deformable-l3" not in block  # no flow metrics: no row
+    assert "## Flow error" not in to_markdown(summarise(RESULTS, CONTEXT, paper_table2()), CONTEXT)
