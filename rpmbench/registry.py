@@ -86,6 +86,7 @@ class Baseline:
     paper: bool = True
     description: str = ""
     flows: str | None = None
+    needs_truth: bool = False  # reads the data set's ground-truth flow (the built-in sets store it)
 
 
 _KINDS: dict[type, dict[str, Any]] = {Encoder: {}, MatchingVariant: {}, Protocol: {}, Baseline: {}}
@@ -145,6 +146,8 @@ register(Baseline("optical-flow", f"{_BASELINES_MODULE}:optical_flow",
                   description="OpenCV DIS optical flow, chained frame to frame", flows=f"{_FLOWS_MODULE}:dis_flows"))
 register(Baseline("pixels", f"{_BASELINES_MODULE}:pixels", paper=False,
                   description="memory propagation on raw Lab pixels (beyond the paper)"))
+register(Baseline("oracle-flow", f"{_BASELINES_MODULE}:oracle_flow", paper=False, needs_truth=True,
+                  description="the paper's t-1 warp moved by the ground-truth flow: the protocol's ceiling"))
 
 ENCODERS: Mapping[str, Encoder] = MappingProxyType(_KINDS[Encoder])
 #: The embedding networks (Table 2's columns), in the paper's order.
@@ -153,6 +156,8 @@ VARIANTS: Mapping[str, MatchingVariant] = MappingProxyType(_KINDS[MatchingVarian
 PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(_KINDS[Protocol])
 #: Baseline name -> entry (iterating gives the names, in registration order).
 BASELINES: Mapping[str, Baseline] = MappingProxyType(_KINDS[Baseline])
+#: The baselines a grid scores by default: those that run on any data (not the ground-truth oracles).
+DEFAULT_BASELINES: tuple[str, ...] = tuple(name for name, entry in BASELINES.items() if not entry.needs_truth)
 PAPER_PROTOCOL = "flow"
 #: Table 2's rows (the paper's matching variants), top to bottom.
 TABLE2_ROWS: tuple[str, ...] = tuple(name for name, v in VARIANTS.items() if v.paper)

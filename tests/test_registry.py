@@ -33,7 +33,7 @@ def test_ids_are_readable() -> None:
                        "resnet50-deformable-l3", "resnet101-deformable-l3"]
     assert "resnet50-dilated-d6-l3" in ids
     assert "resnet101-standard-l5" in ids
-    assert ids[-len(registry.BASELINES):] == list(registry.BASELINES)
+    assert ids[-len(registry.DEFAULT_BASELINES):] == list(registry.DEFAULT_BASELINES)
 
 
 @pytest.mark.parametrize("name", registry.TABLE2_ROWS)

@@ -11,7 +11,7 @@ from rpmbench import registry
 HELP = "train, propagate and score Table 2's 28 cells (+ baselines) and render the table"
 _WHAT = textwrap.fill(
     f"Run Table 2's grid: matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding "
-    f"{{{', '.join(registry.BACKBONES)}}}, plus the baselines ({', '.join(registry.BASELINES)}) and the "
+    f"{{{', '.join(registry.BACKBONES)}}}, plus the baselines ({', '.join(registry.DEFAULT_BASELINES)}) and the "
     f"\"beyond the paper\" entries ({', '.join(registry.BEYOND_DEFAULT)}; none in the paper preset).", 98)
 DESCRIPTION = _WHAT + """
 Each cell is trained, propagates the val set and is scored; its result is

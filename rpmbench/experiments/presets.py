@@ -91,7 +91,7 @@ class GridConfig:
     execution: TrainExecution = field(default_factory=_default_execution)
     rows: list[str] = field(default_factory=lambda: list(registry.TABLE2_ROWS))
     backbones: list[str] = field(default_factory=lambda: list(registry.BACKBONES))
-    baselines: list[str] = field(default_factory=lambda: list(registry.BASELINES))
+    baselines: list[str] = field(default_factory=lambda: list(registry.DEFAULT_BASELINES))
     beyond: list[str] = field(default_factory=lambda: list(registry.BEYOND_DEFAULT))
     seeds: int = 1
     first_seed: int = 0
@@ -115,7 +115,10 @@ class GridConfig:
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: run at least one seed per cell")
         for name in self.baselines:
-            registry.parse_baseline(name)
+            baseline, _ = registry.parse_baseline(name)
+            if baseline.needs_truth and self.data.source != "builtin":
+                raise ConfigError(f"baselines: {name!r} needs ground-truth flow, which only the built-in "
+                                  "data sets store; remove it for data.source=davis")
         for name in self.rows:
             if not registry.is_paper(name):
                 raise ConfigError(f"rows: {name!r} is not a Table 2 row ({', '.join(registry.TABLE2_ROWS)}); "

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from rpmbench import registry
 from rpmbench.data.davis import VOID_ID
+from rpmbench.data.flow import FLOW_DIR, read_sequence_flow
 from rpmbench.errors import ConfigError
 from rpmbench.inference.masks import first_soft_mask, masks_from_soft, propagate_with_flows
 from rpmbench.inference.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
@@ -103,13 +104,42 @@ def pixels(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig
     return masks_from_soft(first_mask, softs)
 
 
+def truth_on_grid(flow: np.ndarray, valid: np.ndarray, size: tuple[int, int]) -> Tensor:
+    """Ground-truth backward flow ``(H, W, 2)`` (dx, dy) image px with its validity ``(H, W)`` ->
+    ``(1, 2, h, w)`` (dy, dx) in pixels of the ``size`` grid: each cell's mean over its valid pixels
+    (area-weighted), 0 where a cell has none (unknown motion is taken as none)."""
+    weights = torch.from_numpy(valid.astype(np.float32))[None, None]
+    values = torch.from_numpy(flow).permute(2, 0, 1)[None].flip(1) * weights  # (dy, dx)
+    total = F.interpolate(weights, size=size, mode="area")
+    mean = F.interpolate(values, size=size, mode="area") / total.clamp_min(1e-12)
+    scale = torch.tensor([size[0] / flow.shape[0], size[1] / flow.shape[1]]).view(1, 2, 1, 1)
+    return torch.where(total > 0, mean, torch.zeros_like(mean)) * scale
+
+
+def oracle_flow(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig,
+                truth: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+    """The paper's t-1 protocol moved by the ground-truth flow (``truth()`` -> flow ``(T-1, H, W, 2)``,
+    valid ``(T-1, H, W)``): the ceiling of the protocol on data that has it."""
+    if truth is None:
+        raise ConfigError("oracle-flow needs a data set with ground-truth flow (the built-in sets store it)")
+    flow, valid = truth()
+    size = _warp_size(first_mask, config)
+    steps = (_warp_by(truth_on_grid(flow[t - 1], valid[t - 1], size)) for t in range(1, len(frames)))
+    return propagate_with_flows(first_mask, steps, size, config.mode)
+
+
+#: Baselines that move the mask by a flow and so may warp it at the frame size.
+_FRAME_WARP_BUILDERS: tuple[str, ...] = (f"{__name__}:optical_flow", f"{__name__}:oracle_flow")
+
+
 def _check(name: str, config: PropagationConfig) -> registry.Baseline:
     """The registry entry of ``name``; ConfigError for an unknown name or an impossible setting."""
     entry = registry.baseline(name)
     if config.warp_resolution not in WARP_RESOLUTIONS:
         raise ConfigError(f"warp_resolution must be one of {WARP_RESOLUTIONS}, got {config.warp_resolution!r}")
-    if config.warp_resolution == "frame" and entry.builder != f"{__name__}:{optical_flow.__name__}":
-        raise ConfigError(f"warp_resolution=frame applies to the optical-flow baseline only, not {name!r}")
+    if config.warp_resolution == "frame" and entry.builder not in _FRAME_WARP_BUILDERS:
+        raise ConfigError(f"warp_resolution=frame applies to the flow baselines only (optical-flow, "
+                          f"oracle-flow), not {name!r}")
     return entry
 
 
@@ -132,7 +162,14 @@ def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
     (``name`` is a registered baseline; a grid's ``baseline@protocol`` entry arrives here as the
     baseline's name with the protocol's settings already in ``config``)."""
     config = config or PropagationConfig()
-    predict = registry.resolve(_check(name, config).builder)
-    return propagate_split(davis_root, split, results_dir,
-                           lambda frames, first: predict(frames, first, config),
+    entry = _check(name, config)
+    predict = registry.resolve(entry.builder)
+    if entry.needs_truth:
+        if not os.path.isdir(os.path.join(davis_root, FLOW_DIR)):
+            raise ConfigError(f"{davis_root}: baseline {name!r} needs ground-truth flow ({FLOW_DIR}/), "
+                              "which only the built-in data sets store")
+        return propagate_split(davis_root, split, results_dir, lambda frames, first, sequence: predict(
+            frames, first, config, truth=lambda: read_sequence_flow(davis_root, sequence)), desc=name,
+            progress=progress)
+    return propagate_split(davis_root, split, results_dir, lambda frames, first, _: predict(frames, first, config),
                            desc=name, progress=progress)

@@ -197,10 +197,10 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
 
 
 def propagate_split(davis_root: str | os.PathLike[str], split: str, results_dir: str | os.PathLike[str],
-                    predict: Callable[[np.ndarray, np.ndarray], np.ndarray], desc: str,
+                    predict: Callable[[np.ndarray, np.ndarray, str], np.ndarray], desc: str,
                     progress: bool = True) -> PropagationStats:
-    """Run ``predict(frames (T, H, W, 3), first_mask (H, W)) -> masks (T, H, W)`` on every sequence
-    of ``split``, write ``<results_dir>/<seq>/<frame>.png`` and time it (reading and writing excluded).
+    """Run ``predict(frames (T, H, W, 3), first_mask (H, W), sequence name) -> masks (T, H, W)`` on
+    every sequence of ``split``, write ``<results_dir>/<seq>/<frame>.png`` and time it (reading and writing excluded).
 
     The one loop every propagating method (RPM-Net under any protocol, every baseline) goes through.
     """
@@ -210,7 +210,7 @@ def propagate_split(davis_root: str | os.PathLike[str], split: str, results_dir:
         frames = dataset.read_frames(sequence)
         first = dataset.read_first_mask(sequence)
         start = time.perf_counter()
-        masks = predict(frames, first)
+        masks = predict(frames, first, sequence)
         seconds += time.perf_counter() - start
         frames_done += len(frames) - 1
         names = [path.stem for path in dataset.frame_paths(sequence)]
@@ -227,7 +227,7 @@ def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: 
     config.validate()
     model = model.to(config.device).eval()
     return propagate_split(davis_root, split, results_dir,
-                           lambda frames, first: propagate_sequence(model, frames, first, config).masks,
+                           lambda frames, first, _: propagate_sequence(model, frames, first, config).masks,
                            desc="propagate", progress=progress)
 
 

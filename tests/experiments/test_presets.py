@@ -30,7 +30,7 @@ def test_quick_preset_is_the_resnet18_column_on_the_calibrated_set() -> None:
     specs = plan_grid(grid)
     paper = [s.method for s in specs if s.train is not None and registry.is_paper(s.method.split("-", 1)[1])]
     assert paper == [f"resnet18-{row}" for row in ("deformable-l3", "standard-l1", "standard-l3", "dilated-d6-l3")]
-    assert len(specs) == len(paper) + len(grid.beyond) + len(registry.BASELINES)
+    assert len(specs) == len(paper) + len(grid.beyond) + len(grid.baselines)
     assert grid.data.builtin_generator == "calibrated" and grid.train.steps == 1000
 
 

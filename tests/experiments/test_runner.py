@@ -173,5 +173,5 @@ def test_dry_run_lists_jobs(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     from rpmbench import registry
 
     cells = len(registry.TABLE2_ROWS) + len(registry.BEYOND_DEFAULT)
-    assert len(lines) == cells * 4 * 2 + len(registry.BASELINES)
+    assert len(lines) == cells * 4 * 2 + len(registry.DEFAULT_BASELINES)
     assert not any(tmp_path.iterdir())

@@ -131,7 +131,7 @@ def test_learning_evidence_runs_the_grid_cell(root: Path, tmp_path: Path) -> Non
     output = tmp_path / "results" / "evidence.json"
     summary = learning_evidence(config, [0, 1], tmp_path / "work", output, progress=False, root=root)
     table = pd.read_csv(output.with_suffix(".csv"))
-    assert table["method"].tolist() == [*registry.BASELINES, "rpmnet", "rpmnet"]
+    assert table["method"].tolist() == [*registry.DEFAULT_BASELINES, "rpmnet", "rpmnet"]
     learned = table[table["method"] == "rpmnet"]
     assert learned["seed"].tolist() == [0, 1] and (learned["train_seconds"] > 0).all()
     assert "data_roots" not in summary["config"]  # paths are not part of the recorded spec

@@ -48,5 +48,5 @@ def test_optical_flow_at_frame_resolution_moves_a_textured_square_by_its_motion(
         gt[t, 16:32, 10 + 3 * t:26 + 3 * t] = 1
     masks = baseline_masks("optical-flow", frames, gt[0], PropagationConfig(warp_resolution="frame"))
     assert all(np.count_nonzero(masks[t] != gt[t]) < 40 for t in (1, 2))
-    with pytest.raises(ConfigError, match="optical-flow baseline only"):
+    with pytest.raises(ConfigError, match="flow baselines only"):
         baseline_masks("pixels", frames, gt[0], PropagationConfig(warp_resolution="frame"))

@@ -41,14 +41,14 @@ def learning_evidence(config: TrainConfig, seeds: list[int], work_dir: Path, out
     from rpmbench.experiments.cell import run_cell
     from rpmbench.experiments.spec import CellSpec, DataChoice, Work, resolve_paths
     from rpmbench.inference.propagate import PropagationConfig
-    from rpmbench.registry import BASELINES
+    from rpmbench.registry import DEFAULT_BASELINES
 
     data = DataChoice() if root is None else DataChoice(source="davis")
     paths = resolve_paths(data, None if root is None else str(root), extra_roots, config.davis_splits, work_dir,
                           progress)
     work = Work(progress=progress) if execution is None else Work(training=execution, progress=progress)
     propagation = PropagationConfig(colour_space=None)
-    specs = [CellSpec(name, data, propagation) for name in BASELINES]
+    specs = [CellSpec(name, data, propagation) for name in DEFAULT_BASELINES]
     specs += [CellSpec(model_id(config), data, propagation, dataclasses.replace(config, seed=seed))
               for seed in seeds]
     rows = []
