@@ -40,6 +40,7 @@ class TableContext:
     ``paper_data``: the run scored DAVIS-2017 val (the paper's data), so measured-minus-paper
     differences are shown; otherwise the paper's values are shown for orientation only.
     ``notes``: further header lines (library versions, the committed reference's environment).
+    ``comparison``: Markdown rows comparing results with the committed reference's, per result.
     """
 
     preset: str
@@ -53,6 +54,7 @@ class TableContext:
     beyond: Sequence[str] = ()
     paper_data: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
+    comparison: Sequence[str] = field(default_factory=tuple)
 
 
 def summarise(results: Sequence[Mapping[str, Any]], context: TableContext,
@@ -176,6 +178,11 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
                   "J&F in percent (mean ± sample std over seeds where there are several); a cell "
                   "counts as above or below a baseline only by its mean; \"within spread\" marks a "
                   "difference no larger than the cell's std over seeds.", "", *verdict]
+    if context.comparison:
+        lines += ["", "## Against the committed reference", "",
+                  "Each result with the committed reference's exact settings, J&F in percent. Different "
+                  "numbers for equal settings come from the environment (see the header), not the code.",
+                  "", *context.comparison]
     return "\n".join(lines) + "\n"
 
 

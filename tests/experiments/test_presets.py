@@ -114,7 +114,7 @@ def test_table_header_states_the_settings_as_run() -> None:
 
 
 def test_propagation_colour_space_is_never_silently_overwritten() -> None:
-    """Issue 15: propagation.colour_space could be set but was replaced by the training one."""
+    """propagation.colour_space must be the training one (or unset)."""
     with pytest.raises(ConfigError, match="propagation.colour_space='rgb' but the cells are trained in"):
         load_grid_config("smoke", overrides={"propagation.colour_space": "rgb"})
     follows = load_grid_config("smoke", overrides={"train.colour_space": "rgb"})

@@ -79,7 +79,7 @@ def test_per_frame_scores_give_the_per_sequence_means_and_plot(reference: Path) 
 
 
 def test_overlays_of_chosen_results(tmp_path: Path) -> None:
-    """Issue 12: run-grid --overlays draws each computed result's masks (contact sheet + GIF)."""
+    """run-grid --overlays draws each computed result's masks (contact sheet + GIF)."""
     overlays = tmp_path / "overlays"
     assert main(["run-grid", "--preset", "smoke", "--set", "beyond=[]", "--results-dir", str(tmp_path / "r"),
                  "--only", "copy-previous", "--overlays", str(overlays), "--no-progress"]) == 0

@@ -1,4 +1,4 @@
-"""The spine: run_cell trains once and propagates several ways; the seams issue 15 found closed
+"""The spine: run_cell trains once and propagates several ways; the seams an earlier review found closed
 (baselines at the propagation scale, devices recorded, one default training data); the paper and
 gpu presets run end to end at toy size; committed runs are references, not a cache."""
 
@@ -23,7 +23,7 @@ from rpmbench.data.palette import read_palette_png
 from rpmbench.experiments.cell import CellJob, RunContext, result_provenance, run_cell, run_job
 from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import load_grid_config
-from rpmbench.experiments.reference import environment_notes
+from rpmbench.experiments.reference import environment_notes, reference_comparison
 from rpmbench.experiments.runner import grid_paths
 from rpmbench.experiments.spec import CellSpec, DataChoice, Paths, Work
 from rpmbench.inference.propagate import PropagationConfig
@@ -58,7 +58,7 @@ def _zero_flow_reference(first: np.ndarray, frames: int, scale: float) -> np.nda
 
 
 def test_baselines_honour_propagation_scale(root: Path, tmp_path: Path) -> None:
-    """Issue 15: baselines ignored propagation.scale while model cells used it."""
+    """Baselines honour propagation.scale as model cells do."""
     dataset = DavisDataset(root, "val")
     first = dataset.read_first_mask("s0")
     for scale in (0.5, 1.0):
@@ -72,7 +72,7 @@ def test_baselines_honour_propagation_scale(root: Path, tmp_path: Path) -> None:
 
 
 def test_result_records_where_each_step_ran() -> None:
-    """Issue 15: a cell's JSON recorded the training device even when propagation ran elsewhere."""
+    """A cell's JSON records where it was trained and where it was propagated."""
     spec = plan_grid(load_grid_config("smoke", overrides={"propagation.device": "cuda:1"}),
                      only=["resnet18-standard-l1"])[0]
     provenance = result_provenance(spec)
@@ -190,33 +190,43 @@ def test_gpu_preset_end_to_end_at_toy_size_on_cpu(tmp_path: Path) -> None:
 
 
 def test_paper_preset_without_paths_names_the_setting(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """Issue 15: '/data/DAVIS: DAVIS root not found' with no hint."""
+    """The paper preset without a DAVIS copy stops at once, naming the setting to fix."""
     assert main(["run-grid", "--preset", "paper", "--results-dir", str(tmp_path), "--no-progress"]) == 2
     error = capsys.readouterr().err
     assert "DAVIS root not found" in error and "--set data.davis_root=" in error
     assert not any(tmp_path.iterdir())
 
 
-def _payload(torch_version: str, config_hash: str) -> dict:
-    return {"config_hash": config_hash, "provenance": {"versions": {"torch": torch_version, "numpy": "2.4.6"}}}
+def _payload(torch_version: str, config_hash: str, device: str = "AMD EPYC (2 cores, 2 torch threads)",
+             jf: float = 0.3) -> dict:
+    return {"cell": f"cell-{config_hash}", "config_hash": config_hash, "metrics": {"J&F-Mean": jf},
+            "provenance": {"versions": {"torch": torch_version, "numpy": "2.4.6"}, "device_name": device}}
 
 
 def test_environment_notes_name_a_differing_reference() -> None:
-    """Issue 14: a run whose environment differs from the committed reference's says so."""
+    """A run whose environment (versions, processor, thread count) differs from the committed
+    reference's says so, and compares every result of equal settings with it."""
     ours = [_payload("2.14.1", "a"), _payload("2.14.1", "b")]
     notes = environment_notes(ours, [_payload("2.15.0", "a")], "quick")
-    assert notes[0] == "Environment: torch 2.14.1, numpy 2.4.6"
-    assert "**another environment** (torch 2.15.0, numpy 2.4.6; differs in torch)" in notes[1]
-    assert "1 of its 1 results have this run's exact settings" in notes[1]
+    assert notes[0] == "Environment: torch 2.14.1, numpy 2.4.6, on AMD EPYC (2 cores, 2 torch threads)"
+    assert "**another environment** (torch 2.15.0, numpy 2.4.6, on AMD EPYC" in notes[1]
+    assert "differs in torch)" in notes[1] and "1 of its 1 results have this run's exact settings" in notes[1]
+    other_cpu = environment_notes(ours, [_payload("2.14.1", "a", "Intel Xeon (2 cores, 1 torch threads)")], "quick")
+    assert "differs in device" in other_cpu[1]
     same = environment_notes(ours, [_payload("2.14.1", "c")], "quick")
-    assert "same library versions; 0 of its 1" in same[1]
+    assert "same library versions and device; 0 of its 1" in same[1]
+    rows = reference_comparison([_payload("2.14.1", "a", jf=0.3761), _payload("2.14.1", "b")],
+                                [_payload("2.14.1", "a", jf=0.3607), _payload("2.14.1", "c")])
+    assert rows[2:] == ["| cell-a | 37.61 | 36.07 | +1.54 |"]
+    assert reference_comparison(ours, ours)[2:] == ["| cell-a | 30.00 | 30.00 | identical |",
+                                                     "| cell-b | 30.00 | 30.00 | identical |"]
     assert "No committed reference" in environment_notes(ours, [], "quick")[1]
     mixed = environment_notes([*ours, _payload("2.15.0", "c")], [], "quick")
     assert "several environments" in mixed[0]
 
 
 def test_committed_runs_are_not_the_default_run_folder() -> None:
-    """Issue 14: a fresh clone's run-grid computes instead of reprinting committed results."""
+    """A fresh clone's run-grid computes instead of reprinting committed results."""
     from rpmbench.cli import build_parser
 
     args = build_parser().parse_args(["run-grid"])

@@ -92,7 +92,7 @@ def test_single_seed_has_no_std() -> None:
 
 
 def test_differences_from_the_paper_only_on_the_papers_data() -> None:
-    """Issue 14: never measured-minus-paper without saying the data differ."""
+    """Never measured-minus-paper without saying the data differ."""
     builtin = summarise(RESULTS, CONTEXT, paper_table2())
     assert builtin["J_diff"].isna().all() and "The data differ" in to_markdown(builtin, CONTEXT)
     davis = TableContext(**{**CONTEXT.__dict__, "paper_data": True, "data": "DAVIS-2017 val"})
