@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rpmbench import registry
 
-HELP = "train, propagate and score Table 2's 28 cells (+ baselines) and render the table"
+HELP = "train, propagate and score cells of Table 2 (+ baselines) and render the table (default: the quick preset)"
 _WHAT = textwrap.fill(
-    f"Run Table 2's grid: matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding "
+    f"Run cells of Table 2's grid (the paper and gpu presets: all of it): matching module {{{', '.join(registry.TABLE2_ROWS)}}} x embedding "
     f"{{{', '.join(registry.BACKBONES)}}}, plus the baselines ({', '.join(registry.DEFAULT_BASELINES)}) and the "
     f"\"beyond the paper\" entries ({', '.join(registry.BEYOND_DEFAULT)}; none in the paper preset).", 98)
 DESCRIPTION = _WHAT + """
@@ -18,12 +18,15 @@ Each cell is trained, propagates the val set and is scored; its result is
 one JSON under results/runs/<run>/cells/ named <cell>-s<seed>-<config hash>.json. A rerun skips
 cells whose result exists for the same config hash and resumes interrupted cells from their last
 checkpoint. The run ends by writing results/runs/<run>/table2.csv and table2.md and printing the
-table, whose header compares the run's library versions with the committed reference results/<run>/
-(committed runs are references, never reused as a cache). A trained model is propagated under every
+table, whose header names the run's library versions, processor and torch thread count, compares
+them with the committed reference results/<run>/ and compares every result of equal settings with
+the reference's (committed runs are references, never reused as a cache; on CPU, numbers are
+bit-identical only for the same versions, processor model and thread count). A trained model is propagated under every
 protocol the grid lists ("beyond the paper" entries such as deformable-l3@memory) without retraining.
 
-Presets (rpmbench/presets/*.yaml): smoke (seconds per cell, for tests), quick (default: the
-whole grid on the built-in data set, ~15 min on 2 CPU cores), gpu (one GPU, the built-in data
+Presets (rpmbench/presets/*.yaml): smoke (seconds per cell, for tests), quick (default: four rows
+of the ResNet-18 column, one seed, on the built-in calibrated set, 2 CPU cores; results/quick/README.md
+gives its time), protocols (one cell under every protocol, 3 seeds), gpu (one GPU, the built-in data
 set at DAVIS size, 3000 steps x 16 crops of 256x256 per cell), paper (GPU, DAVIS-2017 +
 YouTube-VOS, 256x256 crops). Any field can be changed with --config FILE.yaml or --set KEY=VALUE
 (dotted keys, YAML values); --dry-run prints the resolved config and the jobs.

@@ -131,11 +131,11 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
     """``table2.md``: Table 2's layout, the beyond-the-paper block, and the verdict on baselines."""
     seeds = ", ".join(str(seed) for seed in context.seeds)
     if context.paper_data:
-        legend = ("- Each cell: measured J / F in percent (paper J / F; measured minus paper). Same "
+        legend = ("- Each cell: measured J / F / J&F in percent (paper J / F; measured minus paper). Same "
                   "validation data as the paper (DAVIS-2017 val), but the paper does not publish its "
                   "training recipe: a difference compares two recipes, it is not a reproduction error.")
     else:
-        legend = ("- Each cell: measured J / F in percent (the paper's J / F in parentheses, for "
+        legend = ("- Each cell: measured J / F / J&F in percent (the paper's J / F in parentheses, for "
                   "orientation only). **The data differ**: the paper trained on DAVIS-2017 + YouTube-VOS "
                   "and scored DAVIS-2017 val; this run used the data set named above, so its numbers are "
                   "not expected to match the paper's and no differences are shown.")
@@ -161,7 +161,7 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
         lines += ["", "## Beyond the paper", "",
                   "Not in the paper's Table 2: other matching variants or propagation protocols "
                   "(`variant@protocol`: the same trained model as the Table 2 cell above, propagated "
-                  "another way). Measured J / F in percent.", "",
+                  "another way). Measured J / F / J&F in percent.", "",
                   *_grid_lines(table, context, context.beyond, with_paper=False)]
     flow = _flow_lines(table)
     if flow:
@@ -209,12 +209,13 @@ def _line(table: pd.DataFrame, cell: str) -> pd.Series:
 
 
 def _pair(line: pd.Series) -> str:
-    """``12.3 / 14.5`` (or with ``±std``); ``not run`` when the cell has no result."""
+    """``12.3 / 14.5 / 13.4`` (J / F / J&F, or each with ``±std``); ``not run`` when the cell has no result."""
     if line["seeds"] == 0:
         return "not run"
     if pd.isna(line["J_std"]):
-        return f"{line['J']:.1f} / {line['F']:.1f}"
-    return f"{line['J']:.1f}±{line['J_std']:.1f} / {line['F']:.1f}±{line['F_std']:.1f}"
+        return f"{line['J']:.1f} / {line['F']:.1f} / {line['J&F']:.1f}"
+    return (f"{line['J']:.1f}±{line['J_std']:.1f} / {line['F']:.1f}±{line['F_std']:.1f} / "
+            f"{line['J&F']:.1f}±{line['J&F_std']:.1f}")
 
 
 def _cell_text(line: pd.Series, with_paper: bool) -> str:
@@ -258,12 +259,14 @@ def _verdict(table: pd.DataFrame, context: TableContext) -> list[str]:
         baseline = _line(table, name)
         if baseline["seeds"] == 0 or cells.empty:
             continue
-        above, below = [], []
+        above, below, tied = [], [], []
         for _, line in cells.iterrows():
-            difference = line["J&F"] - baseline["J&F"]
+            difference = line["J&F"] - baseline["J&F"]  # unrounded: a rounded tie is not a win
             spread = "" if pd.isna(line["J&F_std"]) or abs(difference) > line["J&F_std"] else ", within spread"
-            (above if difference > 0 else below).append(f"{line['cell']} {_score(line)}{spread}")
+            side = above if difference > 0 else below if difference < 0 else tied
+            side.append(f"{line['cell']} {_score(line)}{spread}")
         lines.append(f"- **{name}** ({baseline['J&F']:.1f}): {len(above)} of {len(cells)} cells above"
                      + (f" ({'; '.join(above)})" if above else "")
-                     + (f"; below: {'; '.join(below)}" if below else "") + ".")
+                     + (f"; below: {'; '.join(below)}" if below else "")
+                     + (f"; tied (equal J&F): {'; '.join(tied)}" if tied else "") + ".")
     return lines

@@ -36,16 +36,16 @@ EXPECTED_MARKDOWN = """\
 - Preset: `tiny` (as shipped: hand-built)
 - Settings as run: 2 steps x 1 crops of 32x32
 - Seeds per cell: 2 (0, 1); values are mean ± sample std
-- Each cell: measured J / F in percent (the paper's J / F in parentheses, for orientation only). \
+- Each cell: measured J / F / J&F in percent (the paper's J / F in parentheses, for orientation only). \
 **The data differ**: the paper trained on DAVIS-2017 + YouTube-VOS and scored DAVIS-2017 val; this run \
 used the data set named above, so its numbers are not expected to match the paper's and no differences \
 are shown.
 
 | Convolution | Kernel size / dilation | Layers | FCN-ResNet18 | FCN-ResNet50 |
 |:--|:-:|:-:|:-:|:-:|
-| Deformable | 3/1 | 3 | 31.0±1.4 / 35.0±1.4 (32.9 / 36.2) | 40.1 / 20.0 (35.3 / 37.9) |
-| Dilated | 3/6 | 3 | not run (29.5 / 31.0) | 20.0 / 25.0 (30.5 / 32.6) |
-| Baseline: copy-first | - | - | 15.5 / 18.0 | - |
+| Deformable | 3/1 | 3 | 31.0±1.4 / 35.0±1.4 / 33.0±1.4 (32.9 / 36.2) | 40.1 / 20.0 / 30.0 (35.3 / 37.9) |
+| Dilated | 3/6 | 3 | not run (29.5 / 31.0) | 20.0 / 25.0 / 22.5 (30.5 / 32.6) |
+| Baseline: copy-first | - | - | 15.5 / 18.0 / 16.8 | - |
 
 Baselines have no embedding network: one measurement each, in the first column.
 
@@ -127,7 +127,7 @@ def test_beyond_rows_are_a_separate_block(register) -> None:
     markdown = to_markdown(table, context)
     paper_part, beyond_part = markdown.split("## Beyond the paper")
     assert "@hard" not in paper_part.split("## Against")[0]
-    assert "| Deformable @hard | 3/1 | 3 | 50.0 / 60.0 | not run |" in beyond_part
+    assert "| Deformable @hard | 3/1 | 3 | 50.0 / 60.0 / 55.0 | not run |" in beyond_part
 
 
 def _flow(epe: float, within: float, bins: tuple[float, ...]) -> dict:
@@ -147,3 +147,11 @@ def test_flow_error_block_averages_seeds_by_hand() -> None:
     assert "| copy-first | 0.50 | 90.0 | 0.10 | 0.30 | 0.50 | 0.70 | 0.90 |" in block
     assert "resnet50-deformable-l3" not in block  # no flow metrics: no row
     assert "## Flow error" not in to_markdown(summarise(RESULTS, CONTEXT, paper_table2()), CONTEXT)
+
+
+def test_a_tie_with_a_baseline_is_neither_above_nor_below() -> None:
+    results = [_result("resnet18-deformable-l3", 0.155, 0.18), _result("copy-first", 0.155, 0.18, seed=None)]
+    context = TableContext(preset="tie", description="", settings="", data="", seeds=[0],
+                           rows=["deformable-l3"], backbones=["resnet18"], baselines=["copy-first"])
+    markdown = to_markdown(summarise(results, context, paper_table2()), context)
+    assert "- **copy-first** (16.8): 0 of 1 cells above; tied (equal J&F): resnet18-deformable-l3 16.8." in markdown
