@@ -42,3 +42,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     model = build_rpmnet("resnet18", backend="reference")
     save_checkpoint(folder / "checkpoint.pt", {"config": config.to_dict(), "model": model.state_dict()})
     return root, folder / "checkpoint.pt"
+
+
+@pytest.fixture(scope="session")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DAVIS-layout root of three 6-frame sequences (40x56): s0 and s1 in train, all three in val."""
+    rng = np.random.default_rng(0)
+    folder = write_davis(tmp_path_factory.mktemp("davis"), {f"s{i}": moving_ellipses(rng, 6, 40, 56, 2) for i in range(3)})
+    (folder / "ImageSets" / "2017" / "train.txt").write_text("s0\ns1\n")
+    return folder

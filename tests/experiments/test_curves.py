@@ -5,24 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.errors import ConfigError
 from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import load_grid_config
 from rpmbench.experiments.studies.curves import learning_curves, plan_curves
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(1)
-    root = write_davis(tmp_path_factory.mktemp("davis"),
-                       {f"s{i}": moving_ellipses(rng, 5, 40, 48, 2) for i in range(3)})
-    (root / "ImageSets" / "2017" / "train.txt").write_text("s0\ns1\n")
-    return root
 
 
 def _grid(root: Path, **overrides: object):

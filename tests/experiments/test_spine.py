@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 
 import rpmbench
-from davis_fixtures import moving_ellipses, write_davis
 from rpmbench import registry
 from rpmbench.cli import main
 from rpmbench.data.davis import DavisDataset
@@ -35,15 +34,6 @@ TOY = ["--set", "backbones=[resnet18]", "--set", "rows=[deformable-l3]", "--set"
        "--set", "execution.checkpoint_every=1", "--set", "propagation.scale=0.25", "--no-progress"]
 ON_CPU = ["--set", "train.device=cpu", "--set", "train.amp=false", "--set", "train.channels_last=false",
           "--set", "propagation.device=cpu"]
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(0)
-    root = write_davis(tmp_path_factory.mktemp("davis"),
-                       {f"s{i}": moving_ellipses(rng, 5, 40, 56, 2) for i in range(3)})
-    (root / "ImageSets" / "2017" / "train.txt").write_text("s0\ns1\n")
-    return root
 
 
 def _zero_flow_reference(first: np.ndarray, frames: int, scale: float) -> np.ndarray:

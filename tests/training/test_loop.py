@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from davis_fixtures import moving_ellipses, write_davis
 from rpmbench.data.colour import rgb_to_lab
 from rpmbench.errors import ConfigError, TrainingDivergedError
 from rpmbench.evaluation import evaluate_results
@@ -18,15 +17,6 @@ from rpmbench.models import RPMNetConfig
 from rpmbench.training import TrainConfig, TrainExecution, TrainResult, load_checkpoint_model, train
 from rpmbench.training import loop as loop_module
 from rpmbench.training.frames import PairBatches, discover_sequences
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(0)
-    root = write_davis(tmp_path_factory.mktemp("davis"),
-                       {f"s{i}": moving_ellipses(rng, 6, 40, 56, 2) for i in range(3)})
-    (root / "ImageSets" / "2017" / "train.txt").write_text("s0\ns1\n")
-    return root
 
 
 def tiny_config(**overrides) -> TrainConfig:
