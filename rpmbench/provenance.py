@@ -64,7 +64,10 @@ def device_description(device: str = "cpu") -> str:
                 break
     except OSError:
         pass
-    return f"{cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    from rpmbench.cpus import available_cpus
+
+    return (f"{cpu} ({os.cpu_count()} cores, {available_cpus()} usable by this process, "
+            f"{torch.get_num_threads()} torch threads)")
 
 
 def run_metadata(device: str = "cpu") -> dict[str, Any]:

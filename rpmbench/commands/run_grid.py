@@ -79,7 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 "(and --force for finished ones)")
     execution.add_argument("--workers", type=int, default=2, help="processes executor: pool size")
     execution.add_argument("--threads", type=int,
-                           help="torch threads per job (default: all cores, divided among workers); "
+                           help="torch threads per job (default: the CPUs this process may use, from its affinity "
+                           "and cgroup quota, divided among workers); "
                            "CPU numbers are bit-identical only at equal thread counts")
 
     slurm = parser.add_argument_group("slurm (with --executor slurm)")

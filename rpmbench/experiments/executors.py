@@ -5,7 +5,7 @@ published result), so any of them can be interrupted and rerun.
 
 - ``local``: sequentially here, each job with its own progress bar under the grid's bar.
 - ``processes``: a ``ProcessPoolExecutor`` (spawn) of ``workers`` processes, each limited to
-  ``cpu_count // workers`` torch threads so the pool does not oversubscribe the cores.
+  ``available_cpus() // workers`` torch threads so the pool does not oversubscribe the cores.
 
 CPU results are bit-identical across executors only at the same torch thread count (the order of
 floating-point reductions depends on it); ``threads`` fixes it for local and process runs.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import multiprocessing
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from rpmbench.cpus import available_cpus
 from rpmbench.errors import BackendUnavailableError, ConfigError
 from rpmbench.experiments.cell import CellJob, RunContext, run_job
 
@@ -53,7 +53,7 @@ class ExecutorOptions:
 
     name: str = "local"
     workers: int = 2
-    threads: int | None = None  # torch threads per job; None: all cores / workers
+    threads: int | None = None  # torch threads per job; None: the CPUs this process may use / workers
     slurm: SlurmOptions = SlurmOptions()
 
     def validate(self) -> None:
@@ -95,7 +95,8 @@ def execute(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptio
 
 def _run_local(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
                done: Callable[[int, Payloads], None]) -> None:
-    context = dataclasses.replace(context, work=dataclasses.replace(context.work, threads=options.threads))
+    threads = options.threads or available_cpus()
+    context = dataclasses.replace(context, work=dataclasses.replace(context.work, threads=threads))
     for index, job in enumerate(jobs):
         done(index, run_job(job, context))
 
@@ -103,7 +104,7 @@ def _run_local(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOp
 def _run_processes(jobs: Sequence[CellJob], context: RunContext, options: ExecutorOptions,
                    done: Callable[[int, Payloads], None]) -> None:
     # Per-job bars from several processes would interleave; the grid bar is the progress display.
-    threads = options.threads or max(1, (os.cpu_count() or 1) // options.workers)
+    threads = options.threads or max(1, available_cpus() // options.workers)
     quiet = dataclasses.replace(context, work=dataclasses.replace(context.work, progress=False, threads=threads))
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=options.workers, mp_context=multiprocessing.get_context("spawn"),
