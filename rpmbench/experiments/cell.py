@@ -116,15 +116,21 @@ def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
 
 def _model_flow_metrics(spec: CellSpec, paths: Paths, model: Any, propagation: Any) -> dict[str, Any]:
     """``flow_metrics`` (and a ``corr`` model's ``base_flow_metrics``) against the set's ground-truth
-    flow, for a protocol that moves masks by the flow alone; nothing where the set has no truth."""
+    flow, and the training loss of the learned, true and zero flows on val (``photometric_loss``),
+    for a protocol that moves masks by the flow alone; nothing where the set has no truth."""
     from rpmbench import registry
     from rpmbench.evaluation.flow import has_ground_truth_flow, score_flow
     from rpmbench.inference.flows import model_flows
 
     if not (has_ground_truth_flow(paths.davis_root) and registry.warps_by_flow(spec.protocol)):
         return {}
-    metrics = {"flow_metrics": score_flow(paths.davis_root, spec.data.split,
-                                          lambda frames: model_flows(model, frames, propagation))}
+    metrics: dict[str, Any] = {"flow_metrics": score_flow(paths.davis_root, spec.data.split,
+                                                          lambda frames: model_flows(model, frames, propagation))}
+    if propagation.scale == 1:
+        from rpmbench.experiments.objective import photometric_losses
+
+        metrics["photometric_loss"] = photometric_losses(model, spec.train, paths.davis_root, spec.data.split,
+                                                         propagation)
     if model.matching.matching == "corr":
         metrics["base_flow_metrics"] = score_flow(
             paths.davis_root, spec.data.split, lambda frames: model_flows(model, frames, propagation, base_only=True))

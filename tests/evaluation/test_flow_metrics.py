@@ -101,3 +101,32 @@ def test_results_that_move_masks_by_a_flow_carry_flow_metrics(flow_set: Path, tm
     for name in ("optical-flow", "resnet18-standard-l1"):
         metrics = results[name]["flow_metrics"]
         assert metrics["pixels"] == zero["pixels"] and metrics["epe_image_px"] >= 0
+    assert set(results["resnet18-standard-l1"]["photometric_loss"]) == {"learned", "truth", "zero", "pairs"}
+
+
+def test_photometric_loss_of_the_true_flow_on_a_sliding_texture(tmp_path: Path) -> None:
+    """A texture sliding 8 image pixels (2 feature px) right per frame: the true flow reconstructs
+    the next frame better than zero flow does, under the training loss."""
+    from PIL import Image
+
+    from rpmbench.experiments.objective import photometric_losses
+    from rpmbench.inference.propagate import PropagationConfig
+    from rpmbench.models import RPMNet
+    from rpmbench.training.config import TrainConfig
+
+    rng = np.random.default_rng(0)
+    texture = (rng.random((48, 200, 3)) * 255).astype(np.uint8)
+    texture = np.asarray(Image.fromarray(texture).resize((400, 96), Image.BILINEAR))[:48]  # smooth
+    masks = np.ones((4, 48, 64), np.uint8)
+    root = write_davis(tmp_path / "d", {"slide": masks})
+    for t in range(4):
+        Image.fromarray(texture[:, 80 - 8 * t:144 - 8 * t]).save(root / "JPEGImages" / "480p" / "slide" / f"{t:05d}.jpg",
+                                                                   quality=98)
+    flow = np.zeros((4, 48, 64, 2), np.float32)
+    flow[..., 0] = -8.0  # the window moves left: pixel x of frame t was at x - 8 in frame t-1
+    write_sequence_flow(root, "480p", "slide", flow, np.ones((4, 48, 64), bool))
+    recipe = TrainConfig()
+    losses = photometric_losses(RPMNet(recipe.model), recipe, root, "val", PropagationConfig())
+    assert losses["pairs"] == 3
+    assert losses["truth"] < 0.5 * losses["zero"]
+    assert losses["learned"] == pytest.approx(losses["zero"])  # an untrained model predicts zero flow
