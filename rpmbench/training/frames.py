@@ -2,7 +2,9 @@
 
 Sources, found under each ``data_roots`` entry:
 
-- a video file (``.mp4``, ...), decoded once with PyAV and kept in memory (resized);
+- a video file (``.mp4``, ...), decoded once with PyAV and kept in memory (resized), one sequence
+  per shot: shot cuts (:func:`rpmbench.data.sources.detect_cuts`) split it, so no pair of frames
+  spans a cut;
 - a DAVIS-2017 root (``ImageSets/2017`` present): the JPEG folders of the chosen splits;
 - a YouTube-VOS-style root: ``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``.
 
@@ -22,6 +24,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from rpmbench.data.davis import DavisDataset, read_jpeg
+from rpmbench.data.sources import detect_cuts
 from rpmbench.data.video import VIDEO_SUFFIXES, read_video
 from rpmbench.errors import DataError
 
@@ -65,7 +68,10 @@ def discover_sequences(roots: list[str | os.PathLike[str]], davis_splits: list[s
     for entry in map(Path, roots):
         if entry.is_file() and entry.suffix.lower() in VIDEO_SUFFIXES:
             frames = np.stack([_resize(f, short_side) for f in read_video(entry)])
-            sequences.append(FrameSequence(entry.stem, frames=frames))
+            bounds = [0, *detect_cuts(frames), len(frames)]
+            sequences += [FrameSequence(f"{entry.stem}#shot{k}" if len(bounds) > 2 else entry.stem,
+                                        frames=frames[start:end])
+                          for k, (start, end) in enumerate(zip(bounds[:-1], bounds[1:]))]
         elif (entry / "ImageSets" / "2017").is_dir():
             for split in davis_splits:
                 dataset = DavisDataset(entry, split, first_frame_only=True)  # frames only
