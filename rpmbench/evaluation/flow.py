@@ -9,7 +9,8 @@ t's ground-truth mask, valid in ``FlowValid``). Reported per result:
 - the mean end-point error (EPE) in image pixels and in feature pixels (image / 4: the H/4 grid
   the matching module works on), and the share of pixels within 1 feature pixel of the truth;
 - the same, binned by the true motion in feature pixels: ``< 1``, ``1-3``, ``3-6``, ``6-12``,
-  ``> 12`` (the reach question: a plain 3x3 stack of three layers sees +-3 feature pixels).
+  ``> 12`` (the reach question: a plain 3x3 stack of three layers sees +-3 feature pixels);
+- per sequence, the EPE in feature pixels and its pixel count (for paired comparisons).
 """
 
 from __future__ import annotations
@@ -83,11 +84,13 @@ def score_flow(root: str | os.PathLike[str], split: str,
     """Flow metrics of ``predict(frames (T, H, W, 3) uint8) -> (T-1, H, W, 2)`` backward flows
     (dx, dy, image pixels, frame t -> t-1) over every sequence of ``split``."""
     dataset = DavisDataset(root, split)
-    errors, magnitudes = [], []
+    errors, magnitudes, per_sequence = [], [], {}
     for sequence in dataset.sequences:
         frames, masks = dataset.read_frames(sequence), dataset.read_annotations(sequence)
         truth, valid = read_sequence_flow(root, sequence)
         error, magnitude = object_errors(predict(frames), truth, valid, masks[1:])
         errors.append(error)
         magnitudes.append(magnitude)
-    return summarise_errors(np.concatenate(errors), np.concatenate(magnitudes))
+        per_sequence[sequence] = {"pixels": int(error.size),
+                                  "epe_feature_px": float(error.mean()) / FEATURE_STRIDE if error.size else math.nan}
+    return {**summarise_errors(np.concatenate(errors), np.concatenate(magnitudes)), "per_sequence": per_sequence}

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rpmbench.training.config import TrainConfig, TrainExecution
 
 #: Presets shipped with the package (rpmbench/presets/<name>.yaml).
-PRESETS: tuple[str, ...] = ("smoke", "quick", "protocols", "gpu", "paper")
+PRESETS: tuple[str, ...] = ("smoke", "quick", "ranking", "protocols", "gpu", "paper")
 DEFAULT_PRESET = "quick"
 
 

@@ -16,6 +16,7 @@ from rpmbench.experiments.cell import RunContext, group_jobs
 from rpmbench.experiments.executors import ExecutorOptions, execute
 from rpmbench.experiments.plan import grid_work, plan_grid
 from rpmbench.experiments.presets import GridConfig
+from rpmbench.experiments.ranking import ranking_lines
 from rpmbench.experiments.reference import environment_notes, read_results, reference_comparison
 from rpmbench.experiments.spec import CellSpec, Paths, resolve_paths
 from rpmbench.experiments.store import RunStore
@@ -54,13 +55,15 @@ def run_settings(grid: GridConfig) -> str:
             f"resolution on {propagation.device}")
 
 
-def table_context(grid: GridConfig, notes: Sequence[str] = (), comparison: Sequence[str] = ()) -> TableContext:
+def table_context(grid: GridConfig, notes: Sequence[str] = (), comparison: Sequence[str] = (),
+                  ranking: Sequence[str] = ()) -> TableContext:
     """Header facts of ``table2.md`` for ``grid``."""
     return TableContext(
         preset=grid.name, description=grid.description, settings=run_settings(grid),
         data=grid.data.choice().describe(), seeds=list(range(grid.first_seed, grid.first_seed + grid.seeds)),
         rows=grid.rows, backbones=grid.backbones, baselines=grid.baselines, beyond=grid.beyond,
         paper_data=grid.data.source == "davis", notes=tuple(notes), comparison=tuple(comparison),
+        ranking=tuple(ranking),
     )
 
 
@@ -106,8 +109,10 @@ def _run_locked(grid: GridConfig, store: RunStore, paths: Paths, all_specs: Sequ
     execute(jobs, context, executor)
     results = [r for r in (store.read_result(spec.stem) for spec in all_specs) if r is not None]
     reference = read_results(reference_dir / grid.run) if reference_dir is not None else []
+    variants = [*grid.rows, *(entry for entry in grid.beyond if "@" not in entry)]
     context_table = table_context(grid, environment_notes(results, reference, grid.run),
-                                  reference_comparison(results, reference))
+                                  reference_comparison(results, reference),
+                                  ranking_lines(results, variants, grid.backbones))
     table = summarise(results, context_table, paper_table2())
     markdown = to_markdown(table, context_table)
     store.publish_text(store.root / "table2.csv", to_csv(table))

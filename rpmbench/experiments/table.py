@@ -41,6 +41,7 @@ class TableContext:
     differences are shown; otherwise the paper's values are shown for orientation only.
     ``notes``: further header lines (library versions, the committed reference's environment).
     ``comparison``: Markdown rows comparing results with the committed reference's, per result.
+    ``ranking``: Markdown rows of paired differences against the reference row (:mod:`rpmbench.experiments.ranking`).
     """
 
     preset: str
@@ -55,6 +56,7 @@ class TableContext:
     paper_data: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
     comparison: Sequence[str] = field(default_factory=tuple)
+    ranking: Sequence[str] = field(default_factory=tuple)
 
 
 def summarise(results: Sequence[Mapping[str, Any]], context: TableContext,
@@ -178,6 +180,13 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
                   "J&F in percent (mean ± sample std over seeds where there are several); a cell "
                   "counts as above or below a baseline only by its mean; \"within spread\" marks a "
                   "difference no larger than the cell's std over seeds.", "", *verdict]
+    if context.ranking:
+        lines += ["", "## Ranking against deformable-l3 (paired over seeds and sequences)", "",
+                  "Each row minus Table 1's deformable module on the same seeds and val sequences: mean "
+                  "difference with a 95% bootstrap interval (seeds and sequences resampled), and the "
+                  "smallest difference this design detects (2.8 bootstrap standard errors). A verdict "
+                  "needs the interval to exclude 0; for EPE, negative means the row's flow is closer "
+                  "to the truth.", "", *context.ranking]
     if context.comparison:
         lines += ["", "## Against the committed reference", "",
                   "Each result with the committed reference's exact settings, J&F in percent. Different "

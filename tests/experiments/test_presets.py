@@ -12,7 +12,7 @@ from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import PRESETS, load_grid_config, preset_path
 
 
-@pytest.mark.parametrize("name", [name for name in PRESETS if name not in ("quick", "protocols")])
+@pytest.mark.parametrize("name", [name for name in PRESETS if name not in ("quick", "ranking", "protocols")])
 def test_presets_ship_with_the_package_and_plan_the_full_grid(name: str) -> None:
     assert preset_path(name).is_file()
     grid = load_grid_config(name)
@@ -32,6 +32,17 @@ def test_quick_preset_is_the_resnet18_column_on_the_calibrated_set() -> None:
     assert paper == [f"resnet18-{row}" for row in ("deformable-l3", "standard-l1", "standard-l3", "dilated-d6-l3")]
     assert len(specs) == len(paper) + len(grid.beyond) + len(grid.baselines)
     assert grid.data.builtin_generator == "calibrated" and grid.train.steps == 1000
+
+
+def test_ranking_preset_is_every_row_over_five_seeds_sharing_quick_results() -> None:
+    """ranking: seven Table 2 rows + corr-l3 x 5 seeds on the quick recipe and data, so the quick
+    grid's seed-0 results are ranking results too."""
+    ranking = plan_grid(load_grid_config("ranking"))
+    models = [spec for spec in ranking if spec.train is not None]
+    assert len(models) == 8 * 5 and {spec.seed for spec in models} == set(range(5))
+    assert {spec.method for spec in models} == {f"resnet18-{row}" for row in (*registry.TABLE2_ROWS, "corr-l3")}
+    quick = {spec.stem for spec in plan_grid(load_grid_config("quick")) if "@" not in spec.method}
+    assert quick <= {spec.stem for spec in ranking}
 
 
 def test_quick_plan_is_the_committed_reference_cell_for_cell() -> None:
