@@ -169,6 +169,13 @@ BEYOND_DEFAULT: tuple[str, ...] = (
 )
 
 
+def encoder(name: str) -> Encoder:
+    """The encoder ``name``; ConfigError lists the registered ones."""
+    if name not in ENCODERS:
+        raise ConfigError(f"unknown backbone {name!r}; registered: {', '.join(ENCODERS)}")
+    return ENCODERS[name]
+
+
 def variant(name: str) -> MatchingVariant:
     """The matching variant ``name``; ConfigError lists the registered ones."""
     if name not in VARIANTS:

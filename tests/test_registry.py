@@ -74,10 +74,10 @@ def test_unknown_or_repeated_backbone() -> None:
 
 
 def test_backbones_are_the_encoder_registry() -> None:
-    from rpmbench.models import BACKBONES
-    from rpmbench.models.resnet import RESNETS
+    from rpmbench.models.resnet import build_resnet
 
-    assert registry.BACKBONES == tuple(RESNETS) == BACKBONES == ("resnet18", "resnet34", "resnet50", "resnet101")
+    assert registry.BACKBONES == tuple(registry.ENCODERS) == ("resnet18", "resnet34", "resnet50", "resnet101")
+    assert [len(stage) for stage in build_resnet("resnet34").stages] == list(registry.ENCODERS["resnet34"].layers)
 
 
 def test_registry_imports_no_torch() -> None:

@@ -69,3 +69,12 @@ def test_a_protocol_is_one_entry_and_infer_applies_its_settings(register, tiny: 
     assert all(np.array_equal(x, y) for x, y in zip(named, spelled))
     _, spec = plan_grid(_grid(beyond=["deformable-l3@memory-narrow"]))
     assert (spec.propagation.protocol, spec.propagation.radius, spec.propagation.context) == ("memory-narrow", 1, 1)
+
+
+def test_an_encoder_is_one_entry(register) -> None:
+    """A registered ResNet plans as a backbone column and builds with its blocks per stage."""
+    register(registry.Encoder("resnet10", "basic", (1, 1, 1, 1)))
+    (spec,) = plan_grid(_grid(backbones=["resnet10"]))
+    assert spec.method == "resnet10-deformable-l3"
+    model = RPMNet(spec.train.model)
+    assert [len(stage) for stage in model.embedding.encoder.stages] == [1, 1, 1, 1]

@@ -127,9 +127,9 @@ class GridConfig:
             if registry.is_paper(name):
                 raise ConfigError(f"beyond: {name!r} is a Table 2 row; list it under 'rows'")
         for name in self.backbones:
-            if name not in registry.BACKBONES:
+            if name not in registry.ENCODERS:
                 raise ConfigError(f"unknown backbone {name!r} in the grid; choose from "
-                                  f"{', '.join(registry.BACKBONES)}")
+                                  f"{', '.join(registry.ENCODERS)}")
         for name, values in (("rows", self.rows), ("backbones", self.backbones),
                              ("baselines", self.baselines), ("beyond", self.beyond)):
             if len(set(values)) != len(values):

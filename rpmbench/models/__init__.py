@@ -2,13 +2,13 @@
 
 from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchOutput
 from rpmbench.models.rpmnet import (
-    BACKBONES,
     MATCHING_TYPES,
     RPMNet,
     RPMNetConfig,
     build_rpmnet,
     count_parameters,
 )
+from rpmbench.registry import BACKBONES
 
 __all__ = [
     "BACKBONES",

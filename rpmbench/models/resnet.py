@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from rpmbench.registry import ENCODERS
+from rpmbench.registry import encoder
 
 STEM_CHANNELS = 32
 
@@ -88,7 +88,7 @@ class ResNet(nn.Module):
 
     Examples::
 
-        >>> encoder = resnet50()
+        >>> encoder = build_resnet("resnet50")
         >>> [tuple(f.shape) for f in encoder(torch.zeros(1, 3, 128, 128))]
         [(1, 32, 32, 32), (1, 256, 16, 16), (1, 512, 8, 8), (1, 1024, 4, 4), (1, 2048, 2, 2)]
     """
@@ -134,29 +134,11 @@ class ResNet(nn.Module):
         return features
 
 
-#: The encoders, built from :data:`rpmbench.registry.ENCODERS`: name -> block type and blocks per stage.
-RESNETS: dict[str, dict] = {
-    name: dict(block={"basic": BasicBlock, "bottleneck": Bottleneck}[encoder.block], layers=encoder.layers)
-    for name, encoder in ENCODERS.items()
-}
+#: A registry encoder's block type -> its residual block.
+BLOCKS: dict[str, type[nn.Module]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
 
 def build_resnet(name: str) -> ResNet:
-    """The Table 1 encoder called ``name`` (a key of :data:`RESNETS`)."""
-    return ResNet(**RESNETS[name])
-
-
-def resnet18() -> ResNet:
-    return build_resnet("resnet18")
-
-
-def resnet34() -> ResNet:
-    return build_resnet("resnet34")
-
-
-def resnet50() -> ResNet:
-    return build_resnet("resnet50")
-
-
-def resnet101() -> ResNet:
-    return build_resnet("resnet101")
+    """The Table 1 encoder registered as ``name`` (:data:`rpmbench.registry.ENCODERS`)."""
+    entry = encoder(name)
+    return ResNet(block=BLOCKS[entry.block], layers=entry.layers)

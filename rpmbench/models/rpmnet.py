@@ -10,11 +10,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rpmbench.errors import ConfigError
+from rpmbench.registry import ENCODERS
 from rpmbench.models.embedding import FCNEmbedding
 from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchingModule, MatchOutput
-from rpmbench.models.resnet import RESNETS
 
-BACKBONES: tuple[str, ...] = tuple(RESNETS)
 #: Table 2's matching types, then ``corr`` (beyond the paper, see :mod:`rpmbench.models.matching`).
 MATCHING_TYPES: tuple[str, ...] = ("deformable", "standard", "dilated", "corr")
 DCN_VERSIONS: tuple[str, ...] = ("v1", "v2")
@@ -26,7 +25,7 @@ class RPMNetConfig:
     """One RPM-Net variant: a Table 2 cell plus implementation choices.
 
     Attributes:
-        backbone: embedding encoder, one of :data:`BACKBONES`.
+        backbone: embedding encoder, a registered one (:data:`rpmbench.registry.ENCODERS`).
         matching: ``deformable``, ``standard`` or ``dilated`` (Table 2 rows), or ``corr``
             (beyond the paper: cost-volume soft-argmax base flow plus a learned residual).
         layers: flow-predicting layers before layer 109: 1, 3 or 5.
@@ -45,7 +44,7 @@ class RPMNetConfig:
     def validate(self) -> None:
         """Raise :class:`ConfigError` for a combination that cannot be built."""
         checks = [
-            (self.backbone in BACKBONES, f"unknown backbone {self.backbone!r}; choose one of {BACKBONES}"),
+            (self.backbone in ENCODERS, f"unknown backbone {self.backbone!r}; choose one of {tuple(ENCODERS)}"),
             (self.matching in MATCHING_TYPES,
              f"unknown matching {self.matching!r}; choose one of {MATCHING_TYPES}"),
             (self.layers in CHANNEL_SCHEDULES,
