@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rpmbench.errors import ConfigError
-from rpmbench.registry import ENCODERS
 from rpmbench.models.embedding import FCNEmbedding
 from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchingModule, MatchOutput
+from rpmbench.registry import ENCODERS
 
 #: Table 2's matching types, then ``corr`` (beyond the paper, see :mod:`rpmbench.models.matching`).
 MATCHING_TYPES: tuple[str, ...] = ("deformable", "standard", "dilated", "corr")
