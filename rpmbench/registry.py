@@ -68,6 +68,7 @@ class Protocol:
     settings: Mapping[str, Any] = field(default_factory=dict)
     paper: bool = True
     description: str = ""
+    paper_version: str = "neither version of the paper"  # which version of RPM-Net it stands for
 
     def config_fields(self) -> dict[str, Any]:
         """The PropagationConfig fields that select this protocol."""
@@ -126,16 +127,18 @@ register(MatchingVariant("corr-l3", "corr", 3, paper=False,
 
 _PROTOCOLS_MODULE = "rpmbench.inference.protocols"
 # The paper's protocol (arXiv version): the matching module's flow between frames t-1 and t warps the soft mask.
-register(Protocol("flow", f"{_PROTOCOLS_MODULE}:flow",
-                  description="the paper's frame-to-frame flow propagation (arXiv version)"))
+register(Protocol("flow", f"{_PROTOCOLS_MODULE}:flow", description="the paper's frame-to-frame flow propagation",
+                  paper_version="the arXiv version (1909.13247): t-1 propagation only"))
 # Beyond the paper: the protocol of RPM-Net's peers, and one reading of the WACV version's online update.
 register(Protocol("memory", f"{_PROTOCOLS_MODULE}:memory", paper=False,
-                  description="memory read-out: the target matched against frame 0 and recent frames"))
+                  description="memory read-out: the target matched against frame 0 and recent frames",
+                  paper_version="neither version: the protocol of RPM-Net's peers (DINO's settings)"))
 register(Protocol("flow-frame", f"{_PROTOCOLS_MODULE}:flow", {"warp_resolution": "frame"}, paper=False,
-                  description="the paper's flow, upsampled x4 and warping a frame-size soft mask"))
+                  description="the paper's flow, upsampled x4 and warping a frame-size soft mask",
+                  paper_version="the arXiv version's flow, warped at the frame size instead of H/4"))
 register(Protocol("fusion", f"{_PROTOCOLS_MODULE}:fusion", paper=False,
-                  description="the flow warp and the memory read-out, mixed (one reading of the "
-                              "WACV version's online update)"))
+                  description="the flow warp and the memory read-out, mixed",
+                  paper_version="one reading of the WACV 2020 version's online update from the first frame"))
 
 _BASELINES_MODULE = "rpmbench.inference.baselines"
 _FLOWS_MODULE = "rpmbench.inference.flows"

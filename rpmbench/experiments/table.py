@@ -165,6 +165,10 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
                   "(`variant@protocol`: the same trained model as the Table 2 cell above, propagated "
                   "another way). Measured J / F / J&F in percent.", "",
                   *_grid_lines(table, context, context.beyond, with_paper=False)]
+    protocols = dict.fromkeys(registry.parse_entry(entry)[1].name for entry in (*context.rows, *context.beyond))
+    if protocols:
+        lines += ["", "Protocols, and which version of the paper each stands for: "
+                  + "; ".join(f"`{name}`: {registry.protocol(name).paper_version}" for name in protocols) + "."]
     flow = _flow_lines(table)
     if flow:
         lines += ["", "## Flow error against the ground truth", "",

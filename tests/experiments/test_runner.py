@@ -94,8 +94,8 @@ def test_rerun_skips_force_recomputes_only_filters(reference: Path, tmp_path: Pa
     outcome = run_grid(_grid(), tmp_path, ExecutorOptions("local"), progress=False)
     assert (outcome.ran, outcome.skipped) == (0, 3)
     before = {p.name: p.stat().st_mtime_ns for p in (run_dir / "cells").iterdir()}
-    outcome = run_grid(_grid(), tmp_path, ExecutorOptions("local"), only=["copy-*"], force=True,
-                       progress=False)
+    outcome = run_grid(_grid(), tmp_path, ExecutorOptions("local", threads=1), only=["copy-*"], force=True,
+                       progress=False)  # the reference's thread count: the same environment
     assert (outcome.ran, outcome.skipped) == (1, 0)
     after = {p.name: p.stat().st_mtime_ns for p in (run_dir / "cells").iterdir()}
     changed = [name for name in before if before[name] != after[name]]

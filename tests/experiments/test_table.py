@@ -49,6 +49,9 @@ are shown.
 
 Baselines have no embedding network: one measurement each, in the first column.
 
+Protocols, and which version of the paper each stands for: `flow`: the arXiv version (1909.13247): \
+t-1 propagation only.
+
 ## Against the baselines
 
 J&F in percent (mean ± sample std over seeds where there are several); a cell counts as above or \
