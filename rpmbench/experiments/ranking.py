@@ -8,7 +8,9 @@ the mean difference over every (seed, unit). Its 95% interval resamples seeds an
 replacement, independently (a crossed bootstrap, so both sources of variance count), and takes
 the 2.5th and 97.5th percentiles of the resampled means. The smallest difference the design can
 detect is taken as 2.8 bootstrap standard errors (80% power at a two-sided 5% level). A verdict
-needs the interval to exclude zero; otherwise the design cannot resolve the pair.
+needs at least two common seeds (with one, the interval leaves out the seed spread, which for a
+trained cell is as large as the differences in question) and an interval that excludes zero;
+otherwise the design cannot resolve the pair.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def _text(difference: PairedDifference | None, unit: str) -> str:
 def _verdict(jf: PairedDifference | None, reference: str, other: str) -> str:
     if jf is None:
         return "not measured"
+    if jf.seeds < 2:
+        return "no verdict: one seed (its interval resamples sequences only, not the seed spread)"
     if not jf.resolved:
         return f"cannot resolve {reference} against {other} (the interval includes 0)"
     better = reference if jf.mean < 0 else other

@@ -120,7 +120,8 @@ def test_describe_choices_match_the_model_names() -> None:
     import argparse
 
     from rpmbench.commands import describe
-    from rpmbench.models.rpmnet import BACKBONES, DCN_VERSIONS, MATCHING_TYPES
+    from rpmbench.models.rpmnet import DCN_VERSIONS, MATCHING_TYPES
+    from rpmbench.registry import BACKBONES
 
     parser = argparse.ArgumentParser()
     describe.add_arguments(parser)

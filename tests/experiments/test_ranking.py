@@ -60,3 +60,13 @@ def test_ranking_lines_need_two_seeds_and_state_a_verdict() -> None:
     assert lines[2].startswith("| resnet18 | standard-l3 | -10.00 [-10.00, -10.00]")
     assert lines[2].endswith("| deformable-l3 is better |") and "| - |" in lines[2]  # no flow metrics
     assert "cannot resolve deformable-l3 against standard-l1" in lines[3]
+
+
+def test_one_seed_gives_no_verdict() -> None:
+    objects = {f"q{i}_1": 0.5 for i in range(10)}
+    worse = {name: value - 0.1 for name, value in objects.items()}
+    results = [_result("resnet18-deformable-l3", 0, objects), _result("resnet18-standard-l3", 0, worse),
+               _result("resnet18-deformable-l3", 1, objects)]
+    (line,) = ranking_lines(results, ["deformable-l3", "standard-l3"], ["resnet18"])[2:]
+    assert "n = 1 x 10" in line and line.endswith("| no verdict: one seed (its interval resamples sequences only, "
+                                                  "not the seed spread) |")
