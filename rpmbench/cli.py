@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "describe": "rpmbench.commands.describe",
     "train": "rpmbench.commands.train",
     "curves": "rpmbench.commands.curves",
+    "reach": "rpmbench.commands.reach",
     "infer": "rpmbench.commands.infer",
     "baseline": "rpmbench.commands.baseline",
     "evaluate": "rpmbench.commands.evaluate",

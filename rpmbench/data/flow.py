@@ -22,6 +22,9 @@ from PIL import Image
 
 from rpmbench.errors import DataError
 
+#: Image pixels per feature pixel: the matching module works on the H/4 grid, so motion in
+#: feature pixels (image px / 4) is what a 3x3 layer's reach is measured in.
+FEATURE_STRIDE = 4
 FLOW_DIR = "Flow"
 VALID_DIR = "FlowValid"
 

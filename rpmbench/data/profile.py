@@ -26,12 +26,11 @@ import numpy as np
 from tqdm import tqdm
 
 from rpmbench.data.davis import VOID_ID, DavisDataset
-from rpmbench.data.flow import FLOW_DIR, read_sequence_flow
+from rpmbench.data.flow import FEATURE_STRIDE, FLOW_DIR, read_sequence_flow
 from rpmbench.errors import ConfigError
 from rpmbench.provenance import portable_path
 
 REFERENCE_HEIGHT = 480
-FEATURE_STRIDE = 4  # the matching module works at H/4
 
 
 @dataclass

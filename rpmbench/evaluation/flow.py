@@ -22,9 +22,8 @@ from collections.abc import Callable
 import numpy as np
 
 from rpmbench.data.davis import VOID_ID, DavisDataset
-from rpmbench.data.flow import FLOW_DIR, read_sequence_flow
+from rpmbench.data.flow import FEATURE_STRIDE, FLOW_DIR, read_sequence_flow
 
-FEATURE_STRIDE = 4
 #: Bin edges of the true motion, in feature pixels (lower edge inclusive).
 MOTION_BINS: tuple[float, ...] = (0.0, 1.0, 3.0, 6.0, 12.0, math.inf)
 
@@ -57,7 +56,12 @@ def object_errors(predicted: np.ndarray, truth: np.ndarray, valid: np.ndarray, m
     if predicted.shape != truth.shape or truth.shape[:3] != valid.shape or valid.shape != masks.shape:
         raise ValueError(f"flow shapes disagree: predicted {predicted.shape}, truth {truth.shape}, "
                          f"valid {valid.shape}, masks {masks.shape}")
-    keep = valid & (masks != 0) & (masks != VOID_ID)
+    return endpoint_errors(predicted, truth, valid & (masks != 0) & (masks != VOID_ID))
+
+
+def endpoint_errors(predicted: np.ndarray, truth: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(errors, magnitudes)`` (image pixels, float64, ``(N,)``) of the flows ``(..., H, W, 2)``
+    at the N pixels where ``keep (..., H, W)`` is true: ``|predicted - truth|`` and ``|truth|``."""
     difference = predicted[keep].astype(np.float64) - truth[keep].astype(np.float64)
     return np.linalg.norm(difference, axis=-1), np.linalg.norm(truth[keep].astype(np.float64), axis=-1)
 

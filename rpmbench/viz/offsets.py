@@ -34,11 +34,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from rpmbench.data.flow import FEATURE_STRIDE
 from rpmbench.errors import ConfigError
 from rpmbench.ops import sampling_locations
 from rpmbench.viz.figure2 import load_model
-
-STRIDE = 4
 
 
 def offset_magnitudes(sampling: Tensor) -> Tensor:
@@ -61,10 +60,10 @@ def centroid_motion(previous: np.ndarray, current: np.ndarray, area_tolerance: f
 def object_feature_pixels(mask: np.ndarray) -> np.ndarray:
     """``(N, 2)`` feature pixels whose 4x4 image block is mostly inside boolean ``mask (H, W)``."""
     height, width = mask.shape
-    h, w = -(-height // STRIDE), -(-width // STRIDE)
-    padded = np.zeros((h * STRIDE, w * STRIDE), bool)
+    h, w = -(-height // FEATURE_STRIDE), -(-width // FEATURE_STRIDE)
+    padded = np.zeros((h * FEATURE_STRIDE, w * FEATURE_STRIDE), bool)
     padded[:height, :width] = mask
-    return np.argwhere(padded.reshape(h, STRIDE, w, STRIDE).mean(axis=(1, 3)) >= 0.5)
+    return np.argwhere(padded.reshape(h, FEATURE_STRIDE, w, FEATURE_STRIDE).mean(axis=(1, 3)) >= 0.5)
 
 
 def correspondence_errors(warp: Tensor, previous: np.ndarray, current: np.ndarray,
@@ -90,8 +89,8 @@ def correspondence_errors(warp: Tensor, previous: np.ndarray, current: np.ndarra
         if len(pixels) == 0:
             continue
         sampled = warp[0, 0, pixels[:, 0], pixels[:, 1]].double().numpy()  # (N, 2) feature coords
-        truth = pixels - motion / STRIDE
-        learned.append(np.linalg.norm(sampled - truth, axis=1) * STRIDE)
+        truth = pixels - motion / FEATURE_STRIDE
+        learned.append(np.linalg.norm(sampled - truth, axis=1) * FEATURE_STRIDE)
         zero.append(np.full(len(pixels), np.linalg.norm(motion)))
     if not learned:
         return np.zeros(0), np.zeros(0)
@@ -119,7 +118,7 @@ def measure_checkpoint(checkpoint: str | Path, root: str | Path, split: str = "v
             for t, layers in enumerate(out.sampling, start=1):
                 *matching, warp = layers
                 for index, layer in enumerate(matching):
-                    offsets.setdefault(106 + index, []).append(offset_magnitudes(layer) * STRIDE)
+                    offsets.setdefault(106 + index, []).append(offset_magnitudes(layer) * FEATURE_STRIDE)
                 errors = correspondence_errors(warp, annotations[t - 1], annotations[t], area_tolerance)
                 learned.append(errors[0])
                 zero.append(errors[1])
