@@ -29,6 +29,9 @@ def test_one_model_per_training_run_whose_protocol_warps_by_flow(root: Path) -> 
         ("resnet18-deformable-l3", 0), ("resnet18-deformable-l3", 1), ("resnet18-standard-l1", 0),
         ("resnet18-standard-l1", 1)]
     assert [s.method for s in plan_reach(_grid(root), ["resnet18-standard-*"])] == ["resnet18-standard-l1"] * 2
+    early = plan_reach(_grid(root), snapshot=1)
+    assert [s.snapshot for s in early] == [1] * 4 and [s.training_stem for s in early] == [s.training_stem for s in specs]
+    assert not {s.stem for s in early} & {s.stem for s in specs}
 
 
 @pytest.mark.slow
@@ -45,6 +48,8 @@ def test_sweep_table_summary_plot_and_reuse(root: Path, tmp_path: Path) -> None:
     summary = json.loads(output.with_suffix(".json").read_text())
     reaches = {line["method"]: line for line in summary["reach"]}
     assert reaches["copy-previous"]["reach_feature_px"] == 0.0 and reaches["deformable-l3"]["seeds"] == 1
+    shares = {(c["method"], c["magnitude_feature_px"]): c["followed_share"] for c in summary["epe_by_magnitude"]}
+    assert abs(shares["copy-previous", 0.5]) < 1e-3 and abs(shares["copy-previous", 4.0]) < 1e-3
     assert summary["pairs"]["photos"] == ["coins"] and summary["training_runs"] == [
         plan_reach(grid, ["resnet18-deformable-l3"])[0].training_stem]
     assert output.with_suffix(".png").stat().st_size > 1000

@@ -7,7 +7,7 @@ a finished training run in ``run_dir`` is reused, a missing one is trained and k
 flow of each pair; its end-point error against the truth, by magnitude, gives the variant's reach
 (:func:`rpmbench.evaluation.reach.reach`), beside zero flow (copy-previous) and DIS optical flow.
 
-One JSON per training run and sweep lands in ``run_dir/reach/`` (named by the training run and the
+One JSON per model and sweep lands in ``run_dir/reach/`` (named by the model's cell and the
 sweep's hash), so an interrupted sweep resumes and a finished model is not scored twice.
 """
 
@@ -35,9 +35,10 @@ BASELINES: tuple[str, ...] = ("copy-previous", "optical-flow")
 COLUMNS = ["method", "seed", "pair", "photo", "magnitude_feature_px", "true_motion_feature_px", "epe_feature_px"]
 
 
-def plan_reach(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
+def plan_reach(grid: GridConfig, only: Sequence[str] = (), snapshot: int | None = None) -> list[CellSpec]:
     """One model spec per training run of ``grid`` (optionally filtered like ``run-grid --only``)
-    whose protocol moves masks by the flow (the flow is what the sweep measures)."""
+    whose protocol moves masks by the flow (the flow is what the sweep measures); with
+    ``snapshot``, the run's model at that step (kept by ``execution.keep_checkpoints_at``)."""
     from rpmbench import registry
     from rpmbench.experiments.plan import plan_grid
 
@@ -45,7 +46,7 @@ def plan_reach(grid: GridConfig, only: Sequence[str] = ()) -> list[CellSpec]:
     for spec in plan_grid(grid, list(only)):
         if spec.train is not None and registry.warps_by_flow(spec.protocol):
             runs.setdefault(str(spec.training_stem), spec)
-    return list(runs.values())
+    return [dataclasses.replace(spec, snapshot=snapshot) for spec in runs.values()]
 
 
 def score_pairs(predict: Callable[[np.ndarray], np.ndarray], pairs: Sequence[MotionPair]) -> list[dict[str, Any]]:
@@ -62,7 +63,7 @@ def score_pairs(predict: Callable[[np.ndarray], np.ndarray], pairs: Sequence[Mot
 
 def reach_sweep(grid: GridConfig, run_dir: Path, output: Path, only: Sequence[str] = (),
                 pairs_config: MotionPairsConfig = MotionPairsConfig(), threads: int | None = None,
-                progress: bool = True) -> pd.DataFrame:
+                progress: bool = True, snapshot: int | None = None) -> pd.DataFrame:
     """Score every model of :func:`plan_reach` and the baselines on the sweep's pairs; write
     ``output`` (CSV: one row per method, seed and pair), ``output.json`` (EPE by magnitude and
     reach per method, mean +- std over seeds) and ``output.png``; return the CSV's table."""
@@ -72,7 +73,7 @@ def reach_sweep(grid: GridConfig, run_dir: Path, output: Path, only: Sequence[st
     from rpmbench.experiments.runner import grid_paths
     from rpmbench.experiments.store import RunStore
 
-    specs = plan_reach(grid, only)
+    specs = plan_reach(grid, only, snapshot)
     store = RunStore(run_dir)
     paths = grid_paths(grid, store.work, progress)
     work = grid_work(grid, threads=threads, progress=progress)
@@ -88,7 +89,7 @@ def reach_sweep(grid: GridConfig, run_dir: Path, output: Path, only: Sequence[st
         for index, spec in enumerate(specs):
             if progress:
                 print(f"reach: {spec.method} seed {spec.seed} ({index + 1}/{len(specs)})", flush=True)
-            rows += _cached(run_dir / "reach" / f"{spec.training_stem}-{sweep_hash}.json",
+            rows += _cached(run_dir / "reach" / f"{spec.stem}-{sweep_hash}.json",
                             spec.method.split("-", 1)[1], spec.seed,
                             lambda spec=spec: _model_predict(spec, paths, work), pairs, pairs_config)
     finally:
@@ -103,6 +104,7 @@ def reach_sweep(grid: GridConfig, run_dir: Path, output: Path, only: Sequence[st
         "reach_rule": f"largest magnitude at which, and at every smaller one, the mean EPE is below "
                       f"{REACH_RATIO:g} x the mean true motion (feature pixels)",
         "training_runs": [spec.training_stem for spec in specs],
+        "snapshot": snapshot, "steps": snapshot if snapshot is not None else grid.train.steps,
         **summarise_reach(table), "provenance": run_metadata(grid.train.device),
     })
     plot_reach(table, output.with_suffix(".png"))
@@ -140,19 +142,33 @@ def _model_predict(spec: CellSpec, paths: Any, work: Any) -> Callable[[np.ndarra
     return lambda frames: model_flows(model, frames, propagation)
 
 
+def seed_means(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per method, seed (-1 for a baseline) and magnitude: the mean EPE and true motion over
+    its pairs, and the share of the motion followed, ``1 - EPE / motion`` (1: the exact flow, 0: no
+    better than zero flow)."""
+    means = (table.assign(seed=table["seed"].fillna(-1))
+             .groupby(["method", "seed", "magnitude_feature_px"], sort=False)
+             [["epe_feature_px", "true_motion_feature_px"]].mean().reset_index())
+    return means.assign(followed_share=1 - means["epe_feature_px"] / means["true_motion_feature_px"])
+
+
+def _std(values: pd.Series) -> float:
+    return float(values.std()) if len(values) > 1 else 0.0
+
+
 def summarise_reach(table: pd.DataFrame) -> dict[str, Any]:
-    """Per method: the EPE at each magnitude (seed means, then mean +- std over seeds) and the reach
-    of each seed with its mean +- std."""
-    by_seed = (table.assign(seed=table["seed"].fillna(-1))
-               .groupby(["method", "seed", "magnitude_feature_px"], sort=False)
-               [["epe_feature_px", "true_motion_feature_px"]].mean().reset_index())
+    """Per method: the EPE and the share of motion followed at each magnitude (seed means, then
+    mean +- std over seeds) and the reach of each seed with its mean +- std."""
+    by_seed = seed_means(table)
     curves, reaches = [], []
     for method, rows in by_seed.groupby("method", sort=False):
         for magnitude, at in rows.groupby("magnitude_feature_px"):
             curves.append({"method": method, "magnitude_feature_px": float(magnitude),
                            "true_motion_feature_px": float(at["true_motion_feature_px"].mean()),
                            "epe_feature_px": float(at["epe_feature_px"].mean()),
-                           "epe_std_over_seeds": float(at["epe_feature_px"].std()) if len(at) > 1 else 0.0,
+                           "epe_std_over_seeds": _std(at["epe_feature_px"]),
+                           "followed_share": float(at["followed_share"].mean()),
+                           "followed_share_std_over_seeds": _std(at["followed_share"]),
                            "seeds": int(len(at))})
         per_seed = [reach(part["magnitude_feature_px"].tolist(), part["epe_feature_px"].tolist(),
                           part["true_motion_feature_px"].tolist())
@@ -164,36 +180,41 @@ def summarise_reach(table: pd.DataFrame) -> dict[str, Any]:
 
 
 def plot_reach(table: pd.DataFrame, path: Path) -> None:
-    """EPE against the motion magnitude (log-log; mean over seeds, the seeds' range shaded), zero flow and DIS
-    as reference lines and the reach threshold as a dotted line."""
+    """Two panels against the motion magnitude: the EPE (log-log; mean over seeds, the seeds' range
+    shaded; the reach threshold dotted) and the share of the motion followed; zero flow and DIS as
+    black reference lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = pd.DataFrame(summarise_reach(table)["epe_by_magnitude"])
-    by_seed = (table.assign(seed=table["seed"].fillna(-1))
-               .groupby(["method", "seed", "magnitude_feature_px"])["epe_feature_px"].mean().reset_index())
-    figure, axis = plt.subplots(figsize=(7.0, 4.6))
-    learned = [m for m in curves["method"].unique() if m not in BASELINES]
-    for index, method in enumerate(learned):
-        rows = curves[curves["method"] == method]
-        spread = by_seed[by_seed["method"] == method].groupby("magnitude_feature_px")["epe_feature_px"].agg(["min", "max"])
-        seeds = int(rows["seeds"].max())
-        axis.plot(rows["magnitude_feature_px"], rows["epe_feature_px"], "-o", ms=3, color=f"C{index}",
-                  label=f"{method} (n={seeds})")
-        axis.fill_between(spread.index.to_numpy(float), spread["min"], spread["max"], color=f"C{index}", alpha=0.15)
-    for style, method in zip(("--", "-."), BASELINES):
-        rows = curves[curves["method"] == method]
-        axis.plot(rows["magnitude_feature_px"], rows["epe_feature_px"], style, color="black", label=method)
-    magnitudes = np.array(sorted(curves["magnitude_feature_px"].unique()))
-    axis.plot(magnitudes, REACH_RATIO * magnitudes, ":", color="grey", label=f"reach threshold ({REACH_RATIO:g} x motion)")
-    axis.set_xscale("log", base=2)
-    axis.set_yscale("log", base=2)
-    axis.set_xlabel("motion (feature pixels = image pixels / 4)")
-    axis.set_ylabel("mean end-point error (feature pixels)")
-    axis.legend(fontsize=7, ncol=2)
-    axis.grid(alpha=0.3, which="both")
+    by_seed = seed_means(table)
+    figure, (error_axis, share_axis) = plt.subplots(1, 2, figsize=(11.0, 4.4))
+    learned = [m for m in by_seed["method"].unique() if m not in BASELINES]
+    styles = {**{m: ("-o", f"C{i}") for i, m in enumerate(learned)},
+              **{m: (s, "black") for s, m in zip(("--", "-."), BASELINES)}}
+    for method, (style, colour) in styles.items():
+        rows = by_seed[by_seed["method"] == method].groupby("magnitude_feature_px")
+        seeds = int(rows.size().max()) if len(rows) else 0
+        label = method if method in BASELINES else f"{method} (n={seeds})"
+        for axis, column in ((error_axis, "epe_feature_px"), (share_axis, "followed_share")):
+            stats = rows[column].agg(["mean", "min", "max"])
+            magnitudes = stats.index.to_numpy(float)
+            axis.plot(magnitudes, stats["mean"], style, ms=3, color=colour, label=label)
+            if seeds > 1:
+                axis.fill_between(magnitudes, stats["min"], stats["max"], color=colour, alpha=0.15)
+    magnitudes = np.array(sorted(by_seed["magnitude_feature_px"].unique()))
+    error_axis.plot(magnitudes, REACH_RATIO * magnitudes, ":", color="grey",
+                    label=f"reach threshold ({REACH_RATIO:g} x motion)")
+    error_axis.set_yscale("log", base=2)
+    error_axis.set_ylabel("mean end-point error (feature pixels)")
+    share_axis.axhline(REACH_RATIO, linestyle=":", color="grey")
+    share_axis.set_ylabel("share of the motion followed (1 - EPE / motion)")
+    for axis in (error_axis, share_axis):
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("motion (feature pixels = image pixels / 4)")
+        axis.grid(alpha=0.3, which="both")
+    error_axis.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=120, format="png")
