@@ -22,8 +22,8 @@ mean +- std over seeds) and <out>.png.
 
 examples:
   python -m rpmbench run-grid --preset ranking --seeds 3 --set keep_work=true
-  python -m rpmbench reach --preset ranking --seeds 3 --out results/reach/reach.csv
-  python -m rpmbench reach --preset ranking --seeds 3 --snapshot 300 --out results/reach/reach-step300.csv
+  python -m rpmbench reach --preset ranking --seeds 3 --out runs/reach/reach.csv
+  python -m rpmbench reach --preset ranking --seeds 3 --snapshot 300 --out runs/reach/reach-step300.csv
   python -m rpmbench reach --preset smoke --only 'resnet18-deformable-l3' --run-dir runs/smoke
 """
 
