@@ -1,11 +1,12 @@
-"""Each kind of registry entry is one entry: a new matching variant, protocol or baseline runs
-through the plan, the spine and the command line once registered, with no other change."""
+"""Each kind of registry entry is one entry: a new matching kind or variant, protocol or baseline
+runs through the plan, the spine and the command line once registered, with no other change."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from torch import Tensor, nn
 
 from rpmbench import registry
 from rpmbench.cli import main
@@ -29,6 +30,37 @@ def test_a_matching_variant_is_one_entry(register) -> None:
     model = RPMNet(spec.train.model)
     assert [conv.dilation for conv in model.matching.convs] == [(2, 2)] * 5
     assert registry.variant_id("dilated", 5, 2) == "dilated-d2-l5"
+
+
+def _pointwise_layer(in_channels: int, out_channels: int, dilation: int, dcn: str, backend: str) -> nn.Module:
+    """A registered test matching kind's layer: a 1x1 convolution."""
+    return nn.Conv2d(in_channels, out_channels, 1)
+
+
+def _one_pixel_down(target: Tensor, reference: Tensor) -> Tensor:
+    """A registered test base flow: every pixel comes from one feature pixel above, ``(B, 2, h, w)``."""
+    flow = target.new_zeros(target.shape[0], 2, *target.shape[-2:])
+    flow[:, 0] = -1.0
+    return flow
+
+
+def test_a_matching_kind_is_one_entry(register) -> None:
+    """A registered kind builds its layers and adds its base flow, through the plan and the flows."""
+    from rpmbench.inference.flows import model_flows
+    from rpmbench.inference.propagate import PropagationConfig
+
+    register(registry.MatchingKind("pointwise", f"{__name__}:_pointwise_layer", f"{__name__}:_one_pixel_down",
+                                   paper=False))
+    register(registry.MatchingVariant("pointwise-l3", "pointwise", 3, paper=False))
+    _, spec = plan_grid(_grid(beyond=["pointwise-l3"]))
+    model = RPMNet(spec.train.model).eval()
+    assert [conv.kernel_size for conv in model.matching.convs] == [(1, 1)] * 3 and model.matching.has_base_flow
+    frames = np.random.default_rng(0).integers(0, 256, (2, 32, 48, 3), dtype=np.uint8)
+    config = PropagationConfig(colour_space=spec.train.colour_space)
+    flows, base = model_flows(model, frames, config), model_flows(model, frames, config, base_only=True)
+    assert np.array_equal(flows, base)  # the flow layer starts at zero: the base flow alone
+    assert np.allclose(base[..., 1], -4.0) and np.allclose(base[..., 0], 0.0)  # (dx, dy) in image pixels
+    assert not RPMNet(_grid().train.model).matching.has_base_flow
 
 
 def _every_frame_first(frames: np.ndarray, first_mask: np.ndarray, config: object) -> np.ndarray:

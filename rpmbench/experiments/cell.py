@@ -131,7 +131,7 @@ def _model_flow_metrics(spec: CellSpec, paths: Paths, model: Any, propagation: A
 
         metrics["photometric_loss"] = photometric_losses(model, spec.train, paths.davis_root, spec.data.split,
                                                          propagation)
-    if model.matching.matching == "corr":
+    if model.matching.has_base_flow:
         metrics["base_flow_metrics"] = score_flow(
             paths.davis_root, spec.data.split, lambda frames: model_flows(model, frames, propagation, base_only=True))
     return metrics

@@ -16,7 +16,6 @@ from torch import Tensor
 from rpmbench.inference.baselines import dis_flow
 from rpmbench.inference.propagate import PropagationConfig, embed_frames, feature_size, upsample_flow
 from rpmbench.models import RPMNet
-from rpmbench.models.matching import CORR_RADIUS, local_soft_argmax
 
 
 def _to_image(flows: list[Tensor], size: tuple[int, int]) -> np.ndarray:
@@ -27,13 +26,13 @@ def _to_image(flows: list[Tensor], size: tuple[int, int]) -> np.ndarray:
 
 @torch.no_grad()
 def model_flows(model: RPMNet, frames: np.ndarray, config: PropagationConfig, base_only: bool = False) -> np.ndarray:
-    """The matching module's flow (layer 108 plus any base flow; with ``base_only`` a ``corr``
-    module's cost-volume base flow alone)."""
+    """The matching module's flow (layer 108 plus any base flow; with ``base_only`` the base flow
+    alone, for a kind that has one, e.g. ``corr``'s cost volume)."""
     features = embed_frames(model.eval(), frames, config)
     flows = []
     for t in range(1, len(frames)):
         if base_only:
-            flows.append(local_soft_argmax(features[t:t + 1], features[t - 1:t], CORR_RADIUS))
+            flows.append(model.matching.base_flow(features[t:t + 1], features[t - 1:t]))
         else:
             flows.append(model.matching.flow(features[t:t + 1], features[t - 1:t])[0])
     return _to_image(flows, frames.shape[1:3])
