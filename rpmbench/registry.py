@@ -1,5 +1,5 @@
 """The one list of what a result can be: encoders, matching kinds and variants, propagation
-protocols, baselines, data layouts.
+protocols, baselines, and the data layouts results are read from.
 
 Every name the command line, the grid, the studies, the tests and the table use is an entry here,
 and every entry that runs code names its implementation as a ``"module:function"`` builder,
@@ -110,11 +110,22 @@ class Baseline:
     needs_truth: bool = False  # reads the data set's ground-truth flow (the built-in sets store it)
 
 
+@dataclass(frozen=True)
+class DataLayout:
+    """A folder layout of labelled video: ``builder`` opens one split of a root as a reader (the
+    signature of :class:`rpmbench.data.davis.DavisDataset`; what a reader offers is
+    :class:`rpmbench.data.layouts.SplitReader`), through :func:`rpmbench.data.layouts.open_split`."""
+
+    name: str
+    builder: str
+    description: str = ""
+
+
 _KINDS: dict[type, dict[str, Any]] = {Encoder: {}, MatchingKind: {}, MatchingVariant: {}, Protocol: {},
-                                      Baseline: {}}
+                                      Baseline: {}, DataLayout: {}}
 
 
-def register(entry: Encoder | MatchingKind | MatchingVariant | Protocol | Baseline) -> None:
+def register(entry: Encoder | MatchingKind | MatchingVariant | Protocol | Baseline | DataLayout) -> None:
     """Add ``entry`` to its kind's list (a name may be registered once)."""
     entries = _KINDS[type(entry)]
     if entry.name in entries:
@@ -184,6 +195,9 @@ register(Baseline("pixels", f"{_BASELINES_MODULE}:pixels", paper=False,
 register(Baseline("oracle-flow", f"{_BASELINES_MODULE}:oracle_flow", paper=False, needs_truth=True,
                   description="the paper's t-1 warp moved by the ground-truth flow: the protocol's ceiling"))
 
+register(DataLayout("davis", "rpmbench.data.davis:DavisDataset",
+                    description="DAVIS-2017: JPEGImages/, Annotations/ (palette PNGs), ImageSets/2017/<split>.txt"))
+
 ENCODERS: Mapping[str, Encoder] = MappingProxyType(_KINDS[Encoder])
 #: Matching kind name (``RPMNetConfig.matching``) -> entry: Table 2's types, then ours.
 MATCHING_KINDS: Mapping[str, MatchingKind] = MappingProxyType(_KINDS[MatchingKind])
@@ -196,6 +210,10 @@ BASELINES: Mapping[str, Baseline] = MappingProxyType(_KINDS[Baseline])
 #: The baselines a grid scores by default: those that run on any data (not the ground-truth oracles).
 DEFAULT_BASELINES: tuple[str, ...] = tuple(name for name, entry in BASELINES.items() if not entry.needs_truth)
 PAPER_PROTOCOL = "flow"
+#: Layout name -> entry: how a data root's splits are read.
+DATA_LAYOUTS: Mapping[str, DataLayout] = MappingProxyType(_KINDS[DataLayout])
+#: The layout every split is read in unless one is named (the paper's data set's).
+DEFAULT_LAYOUT = "davis"
 #: Table 2's rows (the paper's matching variants), top to bottom.
 TABLE2_ROWS: tuple[str, ...] = tuple(name for name, v in VARIANTS.items() if v.paper)
 #: The "beyond the paper" entries a grid adds by default: every non-paper matching variant under
@@ -248,6 +266,13 @@ def baseline(name: str) -> Baseline:
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     return BASELINES[name]
+
+
+def data_layout(name: str) -> DataLayout:
+    """The data layout ``name``; ConfigError lists the registered ones."""
+    if name not in DATA_LAYOUTS:
+        raise ConfigError(f"unknown data layout {name!r}; registered: {', '.join(DATA_LAYOUTS)}")
+    return DATA_LAYOUTS[name]
 
 
 def parse_baseline(entry: str) -> tuple[Baseline, Protocol | None]:
