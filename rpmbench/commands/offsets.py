@@ -16,7 +16,7 @@ are cell specs through the grid's spine: one training run per variant and seed t
 rerun neither retrains nor remeasures. Writes <out>.csv and <out>.md (distances in image pixels).
 
 examples:
-  python -m rpmbench offsets --variants deformable-l3 standard-l3 --out results/figures/offsets
+  python -m rpmbench offsets --variants deformable-l3 standard-l3 --out runs/offsets/offsets
   python -m rpmbench offsets --variants deformable-l3 --steps 100 300 1000 --out runs/offsets/snapshots
 """
 
