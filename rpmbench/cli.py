@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "train": "rpmbench.commands.train",
     "curves": "rpmbench.commands.curves",
     "reach": "rpmbench.commands.reach",
+    "offsets": "rpmbench.commands.offsets",
     "infer": "rpmbench.commands.infer",
     "baseline": "rpmbench.commands.baseline",
     "evaluate": "rpmbench.commands.evaluate",

@@ -1,10 +1,10 @@
-"""The one list of what a result can be: encoders, matching variants, propagation protocols,
-baselines.
+"""The one list of what a result can be: encoders, matching kinds and variants, propagation
+protocols, baselines, and the data layouts results are read from.
 
 Every name the command line, the grid, the studies, the tests and the table use is an entry here,
 and every entry that runs code names its implementation as a ``"module:function"`` builder,
-resolved only when it is used (:func:`resolve`): adding a matching variant, a protocol or a
-baseline is one :func:`register` call (plus, for a new mechanism, the function it names), and no
+resolved only when it is used (:func:`resolve`): adding a matching kind or variant, a protocol, a
+baseline or a data layout is one :func:`register` call (plus, for a new mechanism, the function it names), and no
 other module keeps a list or an if-chain of names. This module imports no torch, so ``--help``
 and ``evaluate`` stay fast.
 
@@ -38,9 +38,29 @@ class Encoder:
 
 
 @dataclass(frozen=True)
+class MatchingKind:
+    """How a matching module predicts its flow (:class:`~rpmbench.models.RPMNetConfig`'s ``matching``).
+
+    ``builder`` makes one flow-predicting layer (the signature of
+    :func:`rpmbench.models.matching.deformable_layer`); ``base_flow``, for a kind whose layers
+    predict a residual, names the flow they add to (the signature of
+    :func:`rpmbench.models.matching.corr_base_flow`). ``dilated`` kinds take a dilation >= 2, the
+    others exactly 1.
+    """
+
+    name: str
+    builder: str
+    base_flow: str | None = None
+    dilated: bool = False
+    paper: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class MatchingVariant:
-    """A matching module: the :class:`~rpmbench.models.RPMNetConfig` fields it fixes (every
-    flow-predicting layer is :data:`rpmbench.models.matching.KERNEL_SIZE` square)."""
+    """A matching module: the :class:`~rpmbench.models.RPMNetConfig` fields it fixes (``matching`` is
+    a :class:`MatchingKind`; every flow-predicting layer is
+    :data:`rpmbench.models.matching.KERNEL_SIZE` square)."""
 
     name: str
     matching: str
@@ -90,10 +110,22 @@ class Baseline:
     needs_truth: bool = False  # reads the data set's ground-truth flow (the built-in sets store it)
 
 
-_KINDS: dict[type, dict[str, Any]] = {Encoder: {}, MatchingVariant: {}, Protocol: {}, Baseline: {}}
+@dataclass(frozen=True)
+class DataLayout:
+    """A folder layout of labelled video: ``builder`` opens one split of a root as a reader (the
+    signature of :class:`rpmbench.data.davis.DavisDataset`; what a reader offers is
+    :class:`rpmbench.data.layouts.SplitReader`), through :func:`rpmbench.data.layouts.open_split`."""
+
+    name: str
+    builder: str
+    description: str = ""
 
 
-def register(entry: Encoder | MatchingVariant | Protocol | Baseline) -> None:
+_KINDS: dict[type, dict[str, Any]] = {Encoder: {}, MatchingKind: {}, MatchingVariant: {}, Protocol: {},
+                                      Baseline: {}, DataLayout: {}}
+
+
+def register(entry: Encoder | MatchingKind | MatchingVariant | Protocol | Baseline | DataLayout) -> None:
     """Add ``entry`` to its kind's list (a name may be registered once)."""
     entries = _KINDS[type(entry)]
     if entry.name in entries:
@@ -112,6 +144,17 @@ register(Encoder("resnet18", "basic", (2, 2, 2, 2)))
 register(Encoder("resnet34", "basic", (3, 4, 6, 3)))
 register(Encoder("resnet50", "bottleneck", (3, 4, 6, 3)))
 register(Encoder("resnet101", "bottleneck", (3, 4, 23, 3)))
+
+_MATCHING_MODULE = "rpmbench.models.matching"
+# Table 2's matching types: deformable (Table 1), standard and dilated 3x3 convolutions.
+register(MatchingKind("deformable", f"{_MATCHING_MODULE}:deformable_layer",
+                      description="3x3 deformable convolutions, zero-initialised offsets"))
+register(MatchingKind("standard", f"{_MATCHING_MODULE}:conv_layer", description="3x3 convolutions"))
+register(MatchingKind("dilated", f"{_MATCHING_MODULE}:conv_layer", dilated=True,
+                      description="3x3 convolutions with dilation 3, 6 or 9"))
+# Beyond the paper: 3x3 convolutions predicting a residual to a cost volume's soft-argmax.
+register(MatchingKind("corr", f"{_MATCHING_MODULE}:conv_layer", base_flow=f"{_MATCHING_MODULE}:corr_base_flow",
+                      paper=False, description="cost-volume soft-argmax base flow + residual"))
 
 # Table 2's rows, top to bottom.
 register(MatchingVariant("deformable-l3", "deformable", 3, description="Table 1's module"))
@@ -152,7 +195,12 @@ register(Baseline("pixels", f"{_BASELINES_MODULE}:pixels", paper=False,
 register(Baseline("oracle-flow", f"{_BASELINES_MODULE}:oracle_flow", paper=False, needs_truth=True,
                   description="the paper's t-1 warp moved by the ground-truth flow: the protocol's ceiling"))
 
+register(DataLayout("davis", "rpmbench.data.davis:DavisDataset",
+                    description="DAVIS-2017: JPEGImages/, Annotations/ (palette PNGs), ImageSets/2017/<split>.txt"))
+
 ENCODERS: Mapping[str, Encoder] = MappingProxyType(_KINDS[Encoder])
+#: Matching kind name (``RPMNetConfig.matching``) -> entry: Table 2's types, then ours.
+MATCHING_KINDS: Mapping[str, MatchingKind] = MappingProxyType(_KINDS[MatchingKind])
 #: The embedding networks (Table 2's columns), in the paper's order.
 BACKBONES: tuple[str, ...] = tuple(ENCODERS)
 VARIANTS: Mapping[str, MatchingVariant] = MappingProxyType(_KINDS[MatchingVariant])
@@ -162,6 +210,10 @@ BASELINES: Mapping[str, Baseline] = MappingProxyType(_KINDS[Baseline])
 #: The baselines a grid scores by default: those that run on any data (not the ground-truth oracles).
 DEFAULT_BASELINES: tuple[str, ...] = tuple(name for name, entry in BASELINES.items() if not entry.needs_truth)
 PAPER_PROTOCOL = "flow"
+#: Layout name -> entry: how a data root's splits are read.
+DATA_LAYOUTS: Mapping[str, DataLayout] = MappingProxyType(_KINDS[DataLayout])
+#: The layout every split is read in unless one is named (the paper's data set's).
+DEFAULT_LAYOUT = "davis"
 #: Table 2's rows (the paper's matching variants), top to bottom.
 TABLE2_ROWS: tuple[str, ...] = tuple(name for name, v in VARIANTS.items() if v.paper)
 #: The "beyond the paper" entries a grid adds by default: every non-paper matching variant under
@@ -177,6 +229,13 @@ def encoder(name: str) -> Encoder:
     if name not in ENCODERS:
         raise ConfigError(f"unknown backbone {name!r}; registered: {', '.join(ENCODERS)}")
     return ENCODERS[name]
+
+
+def matching_kind(name: str) -> MatchingKind:
+    """The matching kind ``name``; ConfigError lists the registered ones."""
+    if name not in MATCHING_KINDS:
+        raise ConfigError(f"unknown matching {name!r}; choose one of {tuple(MATCHING_KINDS)}")
+    return MATCHING_KINDS[name]
 
 
 def variant(name: str) -> MatchingVariant:
@@ -207,6 +266,13 @@ def baseline(name: str) -> Baseline:
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     return BASELINES[name]
+
+
+def data_layout(name: str) -> DataLayout:
+    """The data layout ``name``; ConfigError lists the registered ones."""
+    if name not in DATA_LAYOUTS:
+        raise ConfigError(f"unknown data layout {name!r}; registered: {', '.join(DATA_LAYOUTS)}")
+    return DATA_LAYOUTS[name]
 
 
 def parse_baseline(entry: str) -> tuple[Baseline, Protocol | None]:

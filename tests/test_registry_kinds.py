@@ -1,14 +1,18 @@
-"""Each kind of registry entry is one entry: a new matching variant, protocol or baseline runs
-through the plan, the spine and the command line once registered, with no other change."""
+"""Each kind of registry entry is one entry: a new matching kind or variant, protocol, baseline or
+data layout runs through the plan, the spine, propagation, scoring and the command line once
+registered, with no other change."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
+from torch import Tensor, nn
 
 from rpmbench import registry
 from rpmbench.cli import main
+from rpmbench.data.davis import read_jpeg
 from rpmbench.data.palette import read_palette_png
 from rpmbench.experiments.cell import run_cell
 from rpmbench.experiments.plan import plan_grid
@@ -29,6 +33,37 @@ def test_a_matching_variant_is_one_entry(register) -> None:
     model = RPMNet(spec.train.model)
     assert [conv.dilation for conv in model.matching.convs] == [(2, 2)] * 5
     assert registry.variant_id("dilated", 5, 2) == "dilated-d2-l5"
+
+
+def _pointwise_layer(in_channels: int, out_channels: int, dilation: int, dcn: str, backend: str) -> nn.Module:
+    """A registered test matching kind's layer: a 1x1 convolution."""
+    return nn.Conv2d(in_channels, out_channels, 1)
+
+
+def _one_pixel_down(target: Tensor, reference: Tensor) -> Tensor:
+    """A registered test base flow: every pixel comes from one feature pixel above, ``(B, 2, h, w)``."""
+    flow = target.new_zeros(target.shape[0], 2, *target.shape[-2:])
+    flow[:, 0] = -1.0
+    return flow
+
+
+def test_a_matching_kind_is_one_entry(register) -> None:
+    """A registered kind builds its layers and adds its base flow, through the plan and the flows."""
+    from rpmbench.inference.flows import model_flows
+    from rpmbench.inference.propagate import PropagationConfig
+
+    register(registry.MatchingKind("pointwise", f"{__name__}:_pointwise_layer", f"{__name__}:_one_pixel_down",
+                                   paper=False))
+    register(registry.MatchingVariant("pointwise-l3", "pointwise", 3, paper=False))
+    _, spec = plan_grid(_grid(beyond=["pointwise-l3"]))
+    model = RPMNet(spec.train.model).eval()
+    assert [conv.kernel_size for conv in model.matching.convs] == [(1, 1)] * 3 and model.matching.has_base_flow
+    frames = np.random.default_rng(0).integers(0, 256, (2, 32, 48, 3), dtype=np.uint8)
+    config = PropagationConfig(colour_space=spec.train.colour_space)
+    flows, base = model_flows(model, frames, config), model_flows(model, frames, config, base_only=True)
+    assert np.array_equal(flows, base)  # the flow layer starts at zero: the base flow alone
+    assert np.allclose(base[..., 1], -4.0) and np.allclose(base[..., 0], 0.0)  # (dx, dy) in image pixels
+    assert not RPMNet(_grid().train.model).matching.has_base_flow
 
 
 def _every_frame_first(frames: np.ndarray, first_mask: np.ndarray, config: object) -> np.ndarray:
@@ -78,3 +113,57 @@ def test_an_encoder_is_one_entry(register) -> None:
     assert spec.method == "resnet10-deformable-l3"
     model = RPMNet(spec.train.model)
     assert [len(stage) for stage in model.embedding.encoder.stages] == [1, 1, 1, 1]
+
+
+class _FlatSplit:
+    """A registered test layout: ``<root>/<split>/<sequence>/`` holds the frames (``.jpg``) and their
+    masks (``.png``) side by side; no split files."""
+
+    def __init__(self, root: Path, split: str, resolution: str = "480p", first_frame_only: bool = False) -> None:
+        self.root = Path(root)
+        self.folder = self.root / split
+        self.sequences = sorted(path.name for path in self.folder.iterdir() if path.is_dir())
+
+    def frame_paths(self, sequence: str) -> list[Path]:
+        return sorted((self.folder / sequence).glob("*.jpg"))
+
+    def annotation_paths(self, sequence: str) -> list[Path]:
+        return sorted((self.folder / sequence).glob("*.png"))
+
+    def read_frames(self, sequence: str) -> np.ndarray:
+        return np.stack([read_jpeg(path) for path in self.frame_paths(sequence)])
+
+    def read_annotations(self, sequence: str) -> np.ndarray:
+        return np.stack([read_palette_png(path) for path in self.annotation_paths(sequence)])
+
+    def read_first_mask(self, sequence: str) -> np.ndarray:
+        return read_palette_png(self.annotation_paths(sequence)[0])
+
+
+def test_a_data_layout_is_one_entry(register, tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    """The same sequences in a registered layout propagate and score as they do in DAVIS's."""
+    from rpmbench.evaluation import evaluate_results
+    from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
+    from rpmbench.models import build_rpmnet
+
+    davis, _ = tiny
+    register(registry.DataLayout("flat", f"{__name__}:{_FlatSplit.__name__}"))
+    flat = tmp_path / "flat"
+    for kind, suffix in (("JPEGImages", "jpg"), ("Annotations", "png")):
+        for path in (davis / kind / "480p").glob(f"*/*.{suffix}"):
+            (flat / "val" / path.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, flat / "val" / path.parent.name / path.name)
+    model = build_rpmnet("resnet18", backend="reference")
+    config = PropagationConfig()
+    scores = {}
+    for name, root in (("flat", flat), ("davis", davis)):
+        propagate_dataset(model, root, "val", tmp_path / name / "predictions", config, progress=False, layout=name)
+        scores[name] = evaluate_results(root, tmp_path / name / "predictions", "val", progress=False, layout=name)
+    predicted = sorted(path.relative_to(tmp_path / "davis" / "predictions")
+                       for path in (tmp_path / "davis" / "predictions").glob("*/*.png"))
+    assert predicted and predicted == sorted(path.relative_to(tmp_path / "flat" / "predictions")
+                                             for path in (tmp_path / "flat" / "predictions").glob("*/*.png"))
+    assert all(np.array_equal(read_palette_png(tmp_path / "flat" / "predictions" / path),
+                              read_palette_png(tmp_path / "davis" / "predictions" / path)) for path in predicted)
+    assert scores["flat"].global_metrics == scores["davis"].global_metrics
+    assert scores["flat"].per_frame.equals(scores["davis"].per_frame)

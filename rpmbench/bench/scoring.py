@@ -35,11 +35,12 @@ def _fake_predictions(root: Path, out: Path) -> Path:
     every third sequence: realistic, imperfect predictions."""
     import numpy as np
 
-    from rpmbench.data.davis import DavisDataset, write_sequence_predictions
+    from rpmbench.data.davis import write_sequence_predictions
+    from rpmbench.data.layouts import open_split
 
     if out.is_dir():
         return out
-    dataset = DavisDataset(root, "val")
+    dataset = open_split(root, "val")
     for index, sequence in enumerate(dataset.sequences):
         gt = dataset.read_annotations(sequence)
         pred = np.roll(gt, (index % 5 - 2, index % 7 - 3), axis=(1, 2))
@@ -71,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
             "`python -m pip install --no-deps vos-benchmark` (--no-deps keeps one OpenCV wheel).") from None
     from rpmbench.bench.timing import write_benchmark
     from rpmbench.data.builtin import cache_dir, ensure_builtin_dataset
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
     from rpmbench.data.palette import read_palette_png
     from rpmbench.evaluation import evaluate_results
 
     root = ensure_builtin_dataset("davis", seed=0)
     predictions = _fake_predictions(root, cache_dir() / "bench-scoring-predictions-davis-seed0")
-    dataset = DavisDataset(root, "val")
+    dataset = open_split(root, "val")
     pngs = [p for s in dataset.sequences for p in dataset.annotation_paths(s)]
     pngs += [predictions / s / p.name for s in dataset.sequences for p in dataset.annotation_paths(s)]
 

@@ -39,12 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
     from rpmbench.inference.baselines import run_baseline
     from rpmbench.inference.propagate import PropagationConfig
 
     root = args.davis_root or ensure_builtin_dataset()
-    DavisDataset(root, args.split, first_frame_only=not args.evaluate)  # layout errors before any work
+    open_split(root, args.split, first_frame_only=not args.evaluate)  # layout errors before any work
     stats = run_baseline(args.name, root, args.split, args.out,
                          PropagationConfig(warp_resolution=args.warp_resolution))
     print(f"{args.name}: {stats.frames} frames at {stats.fps:.1f} frames/s into {args.out}")

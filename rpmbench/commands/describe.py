@@ -21,11 +21,10 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Every command's parser is built at each start, so no torch here (`evaluate` must not import
     # it): the names come from the torch-free registry.
-    from rpmbench.registry import BACKBONES, VARIANTS
+    from rpmbench.registry import BACKBONES, MATCHING_KINDS
 
     parser.add_argument("--backbone", default="resnet101", choices=BACKBONES)
-    parser.add_argument("--matching", default="deformable",
-                        choices=tuple(dict.fromkeys(v.matching for v in VARIANTS.values())))
+    parser.add_argument("--matching", default="deformable", choices=tuple(MATCHING_KINDS))
     parser.add_argument("--layers", type=int, default=3, help="flow layers before layer 109 (1, 3 or 5)")
     parser.add_argument("--dilation", type=int, default=1, help="dilation of 'dilated' matching (3, 6, 9)")
     parser.add_argument("--dcn", default="v1", choices=("v1", "v2"), help="deformable conv version")

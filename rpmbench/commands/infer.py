@@ -84,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
     from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
     from rpmbench.registry import protocol
     from rpmbench.training import load_checkpoint_model
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     config.validate()  # before the checkpoint and the data are read
     check_writable(args.out, "the results folder", "pass another --out")
     root = args.davis_root or ensure_builtin_dataset()
-    DavisDataset(root, args.split, first_frame_only=not args.evaluate)  # layout errors before any work
+    open_split(root, args.split, first_frame_only=not args.evaluate)  # layout errors before any work
     model, train_config = load_checkpoint_model(args.checkpoint, args.device)
     config.colour_space = train_config.colour_space
     stats = propagate_dataset(model, root, args.split, args.out, config)

@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from rpmbench import registry
 from rpmbench.atomic import atomic_path
-from rpmbench.data.davis import VOID_ID, DavisDataset, read_mask_frames, read_sequence_predictions
+from rpmbench.data.davis import VOID_ID, read_mask_frames, read_sequence_predictions
+from rpmbench.data.layouts import open_split
 from rpmbench.errors import DataError
 from rpmbench.evaluation.metrics import label_scores, statistics
 from rpmbench.writable import check_writable
@@ -79,9 +81,8 @@ def score_sequence(sequence: str, gt: Sequence[np.ndarray], pred: Sequence[np.nd
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
-def _score_one(task: tuple[Path, str, Path, str]) -> pd.DataFrame:
-    root, resolution, results_dir, sequence = task
-    paths = sorted((root / "Annotations" / resolution / sequence).glob("*.png"))
+def _score_one(task: tuple[list[Path], Path, str]) -> pd.DataFrame:
+    paths, results_dir, sequence = task
     gt = read_mask_frames(paths)
     names = [path.stem for path in paths[1:-1]]
     pred = read_sequence_predictions(results_dir, sequence, names, gt[0].shape)
@@ -129,8 +130,10 @@ def write_tables(result: EvaluationResult, output_dir: Path, split: str) -> None
 
 def evaluate_results(davis_root: str | os.PathLike[str], results_dir: str | os.PathLike[str],
                      split: str = "val", workers: int = 1, output_dir: str | os.PathLike[str] | None = None,
-                     progress: bool = True, resolution: str = "480p") -> EvaluationResult:
-    """Score ``results_dir`` (``<seq>/<frame>.png``) on ``split`` of ``davis_root``.
+                     progress: bool = True, resolution: str = "480p",
+                     layout: str = registry.DEFAULT_LAYOUT) -> EvaluationResult:
+    """Score ``results_dir`` (``<seq>/<frame>.png``) on ``split`` of ``davis_root`` (read as the
+    registered ``layout``).
 
     Always recomputes: earlier CSVs of ``split`` in ``output_dir`` (default: ``results_dir``) are
     deleted first, so a failure leaves none, and the new ones are written at the end; an
@@ -145,12 +148,12 @@ def evaluate_results(davis_root: str | os.PathLike[str], results_dir: str | os.P
                         "(<sequence>/<frame>.png, e.g. the --out of infer). Pass that folder.")
     check_writable(output_dir, "the scores folder", "pass --output-dir DIR")  # before any scoring
     remove_tables(output_dir, split)
-    dataset = DavisDataset(davis_root, split, resolution)
+    dataset = open_split(davis_root, split, layout, resolution=resolution)
     if not results_dir.is_dir():
         raise DataError(f"{results_dir}: results folder not found.")
     for sequence in dataset.sequences:  # refuses object-less sequences before any scoring
         dataset.read_first_mask(sequence)
-    tasks = [(dataset.root, resolution, results_dir, sequence) for sequence in dataset.sequences]
+    tasks = [(dataset.annotation_paths(sequence), results_dir, sequence) for sequence in dataset.sequences]
     frames = []
     with contextlib.ExitStack() as stack:  # on an error: the pool shuts down, then the bar closes
         bar = stack.enter_context(tqdm(total=len(tasks), desc="scoring", unit="seq", disable=not progress))

@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rpmbench.data.davis import VOID_ID, DavisDataset
+from rpmbench.data.davis import VOID_ID
 from rpmbench.data.flow import FEATURE_STRIDE, FLOW_DIR, read_sequence_flow
+from rpmbench.data.layouts import open_split
 
 #: Bin edges of the true motion, in feature pixels (lower edge inclusive).
 MOTION_BINS: tuple[float, ...] = (0.0, 1.0, 3.0, 6.0, 12.0, math.inf)
@@ -87,7 +88,7 @@ def score_flow(root: str | os.PathLike[str], split: str,
                predict: Callable[[np.ndarray], np.ndarray]) -> dict[str, object]:
     """Flow metrics of ``predict(frames (T, H, W, 3) uint8) -> (T-1, H, W, 2)`` backward flows
     (dx, dy, image pixels, frame t -> t-1) over every sequence of ``split``."""
-    dataset = DavisDataset(root, split)
+    dataset = open_split(root, split)
     errors, magnitudes, per_sequence = [], [], {}
     for sequence in dataset.sequences:
         frames, masks = dataset.read_frames(sequence), dataset.read_annotations(sequence)

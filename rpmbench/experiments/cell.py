@@ -131,7 +131,7 @@ def _model_flow_metrics(spec: CellSpec, paths: Paths, model: Any, propagation: A
 
         metrics["photometric_loss"] = photometric_losses(model, spec.train, paths.davis_root, spec.data.split,
                                                          propagation)
-    if model.matching.matching == "corr":
+    if model.matching.has_base_flow:
         metrics["base_flow_metrics"] = score_flow(
             paths.davis_root, spec.data.split, lambda frames: model_flows(model, frames, propagation, base_only=True))
     return metrics
@@ -237,9 +237,9 @@ def _frame_size(davis_root: Path, split: str, scale: float) -> tuple[int, int]:
     """(H, W) the network sees: the first frame of ``split`` resized by the propagation scale."""
     from PIL import Image
 
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
 
-    dataset = DavisDataset(davis_root, split=split)
+    dataset = open_split(davis_root, split)
     with Image.open(dataset.frame_paths(dataset.sequences[0])[0]) as image:
         width, height = image.size
     return round(height * scale), round(width * scale)

@@ -11,8 +11,8 @@ import os
 import torch
 
 from rpmbench.data.colour import to_network_input
-from rpmbench.data.davis import DavisDataset
 from rpmbench.data.flow import read_sequence_flow
+from rpmbench.data.layouts import open_split
 from rpmbench.inference.baselines import truth_on_grid
 from rpmbench.inference.propagate import PropagationConfig, embed_frames
 from rpmbench.models import RPMNet
@@ -27,7 +27,7 @@ def photometric_losses(model: RPMNet, recipe: TrainConfig, root: str | os.PathLi
     model's flow (``learned``), the ground-truth flow averaged onto the H/4 grid (``truth``) and
     zero flow (``zero``). Needs ground-truth flow (the built-in sets); frames at scale 1."""
     model = model.eval()
-    dataset = DavisDataset(root, split)
+    dataset = open_split(root, split)
     sums = {"learned": 0.0, "truth": 0.0, "zero": 0.0}
     pairs = 0
     for sequence in dataset.sequences:

@@ -161,7 +161,7 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
     with ``builtin_clips``, its real video clips: the same default for ``train`` and ``run-grid``.
     The built-in data set is generated into the cache on first use.
     """
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
 
     extra = [str(Path(root).expanduser()) for root in extra_roots]
     if data.source == "builtin":
@@ -180,9 +180,9 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
             raise DataError(f"{root}: DAVIS root not found; point rpmbench at your DAVIS-2017 copy "
                             f"with --set data.davis_root=/path/to/DAVIS (and --set "
                             "'data.train_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
-    DavisDataset(root, split=data.split)  # validates the layout, raises DataError
+    open_split(root, data.split)  # validates the layout, raises DataError
     for split in davis_splits:
-        DavisDataset(root, split=split, first_frame_only=True)  # training reads the frames only
+        open_split(root, split, first_frame_only=True)  # training reads the frames only
     for path in extra:
         if not Path(path).exists():
             raise DataError(f"training data root {path} does not exist; fix it with --set "

@@ -4,7 +4,8 @@
 Every function maps ``frames (T, H, W, 3)`` uint8 RGB to the backward flows of frames 1..T-1,
 ``(T-1, H, W, 2)`` float32 (dx, dy) in image pixels: where each pixel of frame t was in frame
 t-1, the flow the method warps its mask with, brought to the frame size the way the frame-size
-warp does (:func:`rpmbench.inference.propagate.upsample_flow`).
+warp does (:func:`rpmbench.inference.propagate.upsample_flow`). :func:`model_sampling` gives the
+matching module's sampling locations behind that flow instead (for the offsets study).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from torch import Tensor
 from rpmbench.inference.baselines import dis_flow
 from rpmbench.inference.propagate import PropagationConfig, embed_frames, feature_size, upsample_flow
 from rpmbench.models import RPMNet
-from rpmbench.models.matching import CORR_RADIUS, local_soft_argmax
 
 
 def _to_image(flows: list[Tensor], size: tuple[int, int]) -> np.ndarray:
@@ -27,16 +27,28 @@ def _to_image(flows: list[Tensor], size: tuple[int, int]) -> np.ndarray:
 
 @torch.no_grad()
 def model_flows(model: RPMNet, frames: np.ndarray, config: PropagationConfig, base_only: bool = False) -> np.ndarray:
-    """The matching module's flow (layer 108 plus any base flow; with ``base_only`` a ``corr``
-    module's cost-volume base flow alone)."""
+    """The matching module's flow (layer 108 plus any base flow; with ``base_only`` the base flow
+    alone, for a kind that has one, e.g. ``corr``'s cost volume)."""
     features = embed_frames(model.eval(), frames, config)
     flows = []
     for t in range(1, len(frames)):
         if base_only:
-            flows.append(local_soft_argmax(features[t:t + 1], features[t - 1:t], CORR_RADIUS))
+            flows.append(model.matching.base_flow(features[t:t + 1], features[t - 1:t]))
         else:
             flows.append(model.matching.flow(features[t:t + 1], features[t - 1:t])[0])
     return _to_image(flows, frames.shape[1:3])
+
+
+@torch.no_grad()
+def model_sampling(model: RPMNet, frames: np.ndarray, config: PropagationConfig) -> list[list[Tensor]]:
+    """Per frame t >= 1, where every matching layer samples when the paper's protocol propagates
+    frame t-1 to t: layers 106.., then 109, each ``(1, k*k, h, w, 2)`` absolute (y, x) locations on
+    the feature grid (CPU); the payload does not change them, so none is propagated."""
+    features = embed_frames(model.eval(), frames, config)
+    payload = features.new_zeros(1, 1, *features.shape[-2:])
+    return [[layer.cpu() for layer in model.match(features[t:t + 1], features[t - 1:t], payload,
+                                                  return_sampling=True).sampling]
+            for t in range(1, len(frames))]
 
 
 def zero_flows(frames: np.ndarray, config: PropagationConfig) -> np.ndarray:

@@ -38,7 +38,8 @@ from tqdm import tqdm
 
 from rpmbench import registry
 from rpmbench.data.colour import to_network_input
-from rpmbench.data.davis import DavisDataset, write_sequence_predictions
+from rpmbench.data.davis import write_sequence_predictions
+from rpmbench.data.layouts import open_split
 from rpmbench.errors import ConfigError
 from rpmbench.inference.memory import MemoryConfig
 from rpmbench.inference.protocols import SequenceInputs
@@ -198,13 +199,14 @@ def propagate_sequence(model: RPMNet, frames: np.ndarray, first_mask: np.ndarray
 
 def propagate_split(davis_root: str | os.PathLike[str], split: str, results_dir: str | os.PathLike[str],
                     predict: Callable[[np.ndarray, np.ndarray, str], np.ndarray], desc: str,
-                    progress: bool = True) -> PropagationStats:
+                    progress: bool = True, layout: str = registry.DEFAULT_LAYOUT) -> PropagationStats:
     """Run ``predict(frames (T, H, W, 3), first_mask (H, W), sequence name) -> masks (T, H, W)`` on
-    every sequence of ``split``, write ``<results_dir>/<seq>/<frame>.png`` and time it (reading and writing excluded).
+    every sequence of ``split`` (read as the registered ``layout``), write
+    ``<results_dir>/<seq>/<frame>.png`` and time it (reading and writing excluded).
 
     The one loop every propagating method (RPM-Net under any protocol, every baseline) goes through.
     """
-    dataset = DavisDataset(davis_root, split, first_frame_only=True)  # frame 0 is all it reads
+    dataset = open_split(davis_root, split, layout, first_frame_only=True)  # frame 0 is all it reads
     frames_done, seconds = 0, 0.0
     for sequence in tqdm(dataset.sequences, desc=desc, unit="seq", disable=not progress):
         frames = dataset.read_frames(sequence)
@@ -220,15 +222,15 @@ def propagate_split(davis_root: str | os.PathLike[str], split: str, results_dir:
 
 def propagate_dataset(model: RPMNet, davis_root: str | os.PathLike[str], split: str,
                       results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
-                      progress: bool = True) -> PropagationStats:
-    """Propagate every sequence of ``split`` under ``config.protocol`` and write
-    ``<results_dir>/<seq>/<frame>.png``."""
+                      progress: bool = True, layout: str = registry.DEFAULT_LAYOUT) -> PropagationStats:
+    """Propagate every sequence of ``split`` (of the registered ``layout``) under ``config.protocol``
+    and write ``<results_dir>/<seq>/<frame>.png``."""
     config = config or PropagationConfig()
     config.validate()
     model = model.to(config.device).eval()
     return propagate_split(davis_root, split, results_dir,
                            lambda frames, first, _: propagate_sequence(model, frames, first, config).masks,
-                           desc="propagate", progress=progress)
+                           desc="propagate", progress=progress, layout=layout)
 
 
 def feature_size(height: int, width: int, scale: float = 1.0) -> tuple[int, int]:

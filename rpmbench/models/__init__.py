@@ -2,7 +2,6 @@
 
 from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchOutput
 from rpmbench.models.rpmnet import (
-    MATCHING_TYPES,
     RPMNet,
     RPMNetConfig,
     build_rpmnet,
@@ -13,7 +12,6 @@ from rpmbench.registry import BACKBONES
 __all__ = [
     "BACKBONES",
     "CHANNEL_SCHEDULES",
-    "MATCHING_TYPES",
     "MatchOutput",
     "RPMNet",
     "RPMNetConfig",

@@ -3,7 +3,9 @@
 Layers 106.. predict a 2-channel flow from the concatenated target and reference embeddings
 (64 channels at H/4); layer 109 moves the payload by that flow.
 
-Variants (Table 2), all ending in layer 109:
+Variants (Table 2), all ending in layer 109; each kind is a :class:`rpmbench.registry.MatchingKind`
+naming the builder of its layers here (:func:`deformable_layer`, :func:`conv_layer`) and any base
+flow (:func:`corr_base_flow`):
 
 - ``deformable``: 3x3 deformable convolutions (DCNv1; DCNv2 with ``dcn="v2"``), each with its own
   zero-initialised 3x3 offset convolution (18 channels), so training starts from plain convs;
@@ -34,12 +36,14 @@ one channel count and mix colour into mask channels.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rpmbench import registry
 from rpmbench.ops import DeformConv2dPack, deform_conv2d, sampling_locations
 
 #: Output channels of the flow-predicting layers for each supported depth.
@@ -70,6 +74,26 @@ def local_soft_argmax(target: Tensor, reference: Tensor, radius: int) -> Tensor:
     dy = steps.repeat_interleave(size).view(1, -1, 1, 1)  # unfold order: kernel row-major
     dx = steps.repeat(size).view(1, -1, 1, 1)
     return torch.cat([(weights * dy).sum(1, keepdim=True), (weights * dx).sum(1, keepdim=True)], dim=1)
+
+
+def deformable_layer(in_channels: int, out_channels: int, dilation: int, dcn: str, backend: str) -> nn.Module:
+    """A 3x3 deformable flow layer with its own zero-initialised offset convolution (DCNv1, or
+    DCNv2 with ``dcn="v2"``); ``dilation`` is 1 (the kind is not dilated)."""
+    return DeformConv2dPack(in_channels, out_channels, KERNEL_SIZE, padding=KERNEL_SIZE // 2,
+                            modulated=dcn == "v2", backend=backend)
+
+
+def conv_layer(in_channels: int, out_channels: int, dilation: int, dcn: str, backend: str) -> nn.Module:
+    """A 3x3 convolution with ``dilation`` and padding = dilation (sizes kept); ``dcn`` and
+    ``backend`` are unused."""
+    return nn.Conv2d(in_channels, out_channels, KERNEL_SIZE, padding=dilation * (KERNEL_SIZE // 2),
+                     dilation=dilation)
+
+
+def corr_base_flow(target: Tensor, reference: Tensor) -> Tensor:
+    """``corr``'s base flow: :func:`local_soft_argmax` within :data:`CORR_RADIUS`; embeddings
+    ``(B, 32, h, w)`` each -> ``(B, 2, h, w)``."""
+    return local_soft_argmax(target, reference, CORR_RADIUS)
 
 
 @dataclass
@@ -103,23 +127,22 @@ class FlowWarp(nn.Module):
 
 
 class MatchingModule(nn.Module):
-    """Flow prediction (layers 106..) plus the warp (layer 109)."""
+    """Flow prediction (layers 106..) plus the warp (layer 109); ``matching`` names a registered
+    :class:`~rpmbench.registry.MatchingKind`, whose builder makes each flow layer."""
 
     def __init__(self, matching: str = "deformable", layers: int = 3, dilation: int = 1,
                  dcn: str = "v1", backend: str = "auto") -> None:
         super().__init__()
+        kind = registry.matching_kind(matching)
         self.matching = matching
         self.dilation = dilation
+        build_layer = registry.resolve(kind.builder)
+        self._base_flow: Callable[[Tensor, Tensor], Tensor] | None = (
+            registry.resolve(kind.base_flow) if kind.base_flow else None)
         in_channels = MATCHING_INPUT_CHANNELS
         convs = []
         for out_channels in CHANNEL_SCHEDULES[layers]:
-            if matching == "deformable":
-                conv = DeformConv2dPack(in_channels, out_channels, KERNEL_SIZE, padding=KERNEL_SIZE // 2,
-                                        modulated=dcn == "v2", backend=backend)
-            else:
-                conv = nn.Conv2d(in_channels, out_channels, KERNEL_SIZE, padding=dilation * (KERNEL_SIZE // 2),
-                                 dilation=dilation)
-            convs.append(conv)
+            convs.append(build_layer(in_channels, out_channels, dilation=dilation, dcn=dcn, backend=backend))
             in_channels = out_channels
         self.convs = nn.ModuleList(convs)
         # The flow layer starts at zero, so an untrained module is the zero-flow (copy-previous)
@@ -147,15 +170,27 @@ class MatchingModule(nn.Module):
                 x = self.relu(x)
         return x, sampling
 
+    @property
+    def has_base_flow(self) -> bool:
+        """Whether the layers predict a residual to a base flow (the kind's ``base_flow``, e.g. ``corr``)."""
+        return self._base_flow is not None
+
+    def base_flow(self, target_features: Tensor, reference_features: Tensor) -> Tensor:
+        """The kind's base flow ``(B, 2, h, w)`` from embeddings ``(B, 32, h, w)`` each (ValueError
+        for a kind without one)."""
+        if self._base_flow is None:
+            raise ValueError(f"matching {self.matching!r} has no base flow")
+        return self._base_flow(target_features, reference_features)
+
     def flow(self, target_features: Tensor, reference_features: Tensor, return_sampling: bool = False
              ) -> tuple[Tensor, list[Tensor]]:
         """The flow layer 109 warps by, ``(B, 2, h, w)`` (dy, dx) in feature pixels, from embeddings
-        ``(B, 32, h, w)`` each: layer 108's output, plus ``corr``'s cost-volume base flow. Every
+        ``(B, 32, h, w)`` each: layer 108's output, plus any base flow (``corr``'s cost volume). Every
         caller that needs the flow (the warp at any resolution, flow metrics) goes through here."""
         flow, sampling = self.predict_flow(torch.cat([target_features, reference_features], dim=1),
                                            return_sampling)
-        if self.matching == "corr":
-            flow = flow + local_soft_argmax(target_features, reference_features, CORR_RADIUS)
+        if self._base_flow is not None:
+            flow = flow + self._base_flow(target_features, reference_features)
         return flow, sampling
 
     def forward(self, target_features: Tensor, reference_features: Tensor, payload: Tensor,

@@ -12,10 +12,8 @@ from torch import Tensor, nn
 from rpmbench.errors import ConfigError
 from rpmbench.models.embedding import FCNEmbedding
 from rpmbench.models.matching import CHANNEL_SCHEDULES, MatchingModule, MatchOutput
-from rpmbench.registry import ENCODERS
+from rpmbench.registry import ENCODERS, MATCHING_KINDS
 
-#: Table 2's matching types, then ``corr`` (beyond the paper, see :mod:`rpmbench.models.matching`).
-MATCHING_TYPES: tuple[str, ...] = ("deformable", "standard", "dilated", "corr")
 DCN_VERSIONS: tuple[str, ...] = ("v1", "v2")
 BACKENDS: tuple[str, ...] = ("auto", "reference", "torchvision", "mmcv")
 
@@ -26,10 +24,11 @@ class RPMNetConfig:
 
     Attributes:
         backbone: embedding encoder, a registered one (:data:`rpmbench.registry.ENCODERS`).
-        matching: ``deformable``, ``standard`` or ``dilated`` (Table 2 rows), or ``corr``
-            (beyond the paper: cost-volume soft-argmax base flow plus a learned residual).
+        matching: a registered matching kind (:data:`rpmbench.registry.MATCHING_KINDS`):
+            ``deformable``, ``standard`` or ``dilated`` (Table 2 rows), or ``corr`` (beyond the
+            paper: cost-volume soft-argmax base flow plus a learned residual).
         layers: flow-predicting layers before layer 109: 1, 3 or 5.
-        dilation: 1 for deformable/standard; > 1 (3, 6, 9 in the paper) for dilated.
+        dilation: > 1 (3, 6, 9 in the paper) for a dilated kind, else 1.
         dcn: ``v1`` (Table 1) or ``v2`` (modulated) deformable convolutions.
         backend: deformable-conv backend (see :mod:`rpmbench.ops`).
     """
@@ -45,8 +44,8 @@ class RPMNetConfig:
         """Raise :class:`ConfigError` for a combination that cannot be built."""
         checks = [
             (self.backbone in ENCODERS, f"unknown backbone {self.backbone!r}; choose one of {tuple(ENCODERS)}"),
-            (self.matching in MATCHING_TYPES,
-             f"unknown matching {self.matching!r}; choose one of {MATCHING_TYPES}"),
+            (self.matching in MATCHING_KINDS,
+             f"unknown matching {self.matching!r}; choose one of {tuple(MATCHING_KINDS)}"),
             (self.layers in CHANNEL_SCHEDULES,
              f"layers={self.layers} is not supported; choose one of {tuple(CHANNEL_SCHEDULES)}"),
             (self.dcn in DCN_VERSIONS, f"unknown dcn {self.dcn!r}; choose one of {DCN_VERSIONS}"),
@@ -57,11 +56,13 @@ class RPMNetConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-        if self.matching == "dilated" and self.dilation < 2:
-            raise ConfigError("matching='dilated' needs dilation >= 2 (the paper uses 3, 6 and 9)")
-        if self.matching != "dilated" and self.dilation != 1:
+        if MATCHING_KINDS[self.matching].dilated:
+            if self.dilation < 2:
+                raise ConfigError(f"matching={self.matching!r} needs dilation >= 2 (the paper uses 3, 6 and 9)")
+        elif self.dilation != 1:
+            dilated = tuple(name for name, kind in MATCHING_KINDS.items() if kind.dilated)
             raise ConfigError(
-                f"dilation={self.dilation} is only meaningful with matching='dilated' "
+                f"dilation={self.dilation} is only meaningful with matching={' or '.join(map(repr, dilated))} "
                 f"(got matching={self.matching!r}); use dilation=1"
             )
 

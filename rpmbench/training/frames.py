@@ -23,7 +23,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from rpmbench.data.davis import DavisDataset, read_jpeg
+from rpmbench.data.davis import read_jpeg
+from rpmbench.data.layouts import open_split
 from rpmbench.data.sources import detect_cuts
 from rpmbench.data.video import VIDEO_SUFFIXES, read_video
 from rpmbench.errors import DataError
@@ -74,7 +75,7 @@ def discover_sequences(roots: list[str | os.PathLike[str]], davis_splits: list[s
                           for k, (start, end) in enumerate(zip(bounds[:-1], bounds[1:]))]
         elif (entry / "ImageSets" / "2017").is_dir():
             for split in davis_splits:
-                dataset = DavisDataset(entry, split, first_frame_only=True)  # frames only
+                dataset = open_split(entry, split, first_frame_only=True)  # frames only
                 sequences += [FrameSequence(f"{entry.name}/{seq}", paths=dataset.frame_paths(seq))
                               for seq in dataset.sequences]
         elif entry.is_dir():

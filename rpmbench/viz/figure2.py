@@ -293,10 +293,10 @@ def load_model(checkpoint: str | Path) -> TrainedModel:
 def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, sequence: str,
                    columns: Sequence[int], split: str = "val", object_id: int = 1) -> SequencePanel:
     """Propagate ``sequence`` of the DAVIS-layout ``root`` with ``model`` and build its panel."""
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
     from rpmbench.inference.propagate import PropagationConfig, propagate_sequence
 
-    dataset = DavisDataset(root, split)
+    dataset = open_split(root, split)
     frames, annotations = dataset.read_frames(sequence), dataset.read_annotations(sequence)
     bad = [t for t in columns if not 1 <= t < len(frames)]
     if bad:
@@ -310,7 +310,7 @@ def sequence_panel(model: torch.nn.Module, colour_space: str, root: str | Path, 
 def main(argv: Sequence[str] | None = None) -> None:
     """Draw Figure 2 from a trained checkpoint (see the module docstring for the command)."""
     from rpmbench.data.builtin import ensure_builtin_dataset
-    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.layouts import open_split
 
     parser = argparse.ArgumentParser(prog="python -m rpmbench.viz.figure2", description=main.__doc__)
     parser.add_argument("--checkpoint", required=True, help="checkpoint.pt of a trained run")
@@ -323,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.use_deterministic_algorithms(True)
     trained = load_model(args.checkpoint)
     root = Path(args.root) if args.root else ensure_builtin_dataset(progress=False)
-    sequences = args.sequences or DavisDataset(root, "val").sequences[:3]
+    sequences = args.sequences or open_split(root, "val").sequences[:3]
     panels = [sequence_panel(trained.model, trained.colour_space, root, name, args.columns) for name in sequences]
     for panel in panels:
         flags = on_object(panel)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rpmbench.data.davis import DavisDataset, read_sequence_predictions
+from rpmbench.data.davis import read_sequence_predictions
+from rpmbench.data.layouts import open_split
 from rpmbench.data.palette import davis_palette
 
 
@@ -72,7 +73,7 @@ def write_overlays(davis_root: str | os.PathLike[str], split: str, results_dir: 
     if max_frames < 1 or fps <= 0 or not 0 <= alpha <= 1:
         raise ValueError(f"write_overlays: need max_frames >= 1, fps > 0, 0 <= alpha <= 1; got "
                          f"{max_frames}, {fps}, {alpha}")
-    dataset = DavisDataset(davis_root, split, first_frame_only=True)  # frames and predictions only
+    dataset = open_split(davis_root, split, first_frame_only=True)  # frames and predictions only
     overlay_dir = Path(overlay_dir)
     overlay_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -120,14 +120,14 @@ def test_describe_choices_match_the_model_names() -> None:
     import argparse
 
     from rpmbench.commands import describe
-    from rpmbench.models.rpmnet import DCN_VERSIONS, MATCHING_TYPES
-    from rpmbench.registry import BACKBONES
+    from rpmbench.models.rpmnet import DCN_VERSIONS
+    from rpmbench.registry import BACKBONES, MATCHING_KINDS
 
     parser = argparse.ArgumentParser()
     describe.add_arguments(parser)
     choices = {action.dest: tuple(action.choices) for action in parser._actions if action.choices}
     assert choices["backbone"] == BACKBONES
-    assert choices["matching"] == MATCHING_TYPES
+    assert choices["matching"] == tuple(MATCHING_KINDS) == ("deformable", "standard", "dilated", "corr")
     assert choices["dcn"] == DCN_VERSIONS
 
 

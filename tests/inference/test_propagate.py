@@ -96,3 +96,24 @@ def test_baselines_layout_and_copy_first_by_hand(tmp_path: Path) -> None:
     scores = evaluate_results(root, tmp_path / "copy-first", progress=False).per_frame
     # scored frames 1 and 2: frame 1 identical (J = 1), frame 2 disjoint squares (J = 0)
     assert scores["J"].tolist() == [1.0, 0.0]
+
+
+def test_model_sampling_is_where_propagation_samples() -> None:
+    """The offsets study's sampling locations are those the paper's propagation uses, payload aside."""
+    from rpmbench.inference.flows import model_sampling
+
+    torch.manual_seed(0)
+    model = build_rpmnet("resnet18", backend="reference").eval()
+    with torch.no_grad():
+        for parameter in model.matching.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))  # non-zero offsets and flow
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 32, 48, 3), dtype=np.uint8)
+    first = np.zeros((32, 48), np.uint8)
+    first[8:20, 10:30] = 1
+    config = PropagationConfig()
+    expected = propagate_sequence(model, frames, first, config, return_sampling=True).sampling
+    found = model_sampling(model, frames, config)
+    assert len(found) == len(expected) == 2 and all(len(layers) == 4 for layers in found)
+    assert all(torch.equal(a, b) for ours, theirs in zip(found, expected) for a, b in zip(ours, theirs))
+    assert found[0][0].abs().sum() > 0
