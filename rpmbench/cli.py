@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "rpmbench.commands.evaluate",
     "run-grid": "rpmbench.commands.run_grid",
     "bench": "rpmbench.commands.bench",
+    "index": "rpmbench.commands.index",
 }
 
 EPILOG = """\
