@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from rpmbench import __version__
 from rpmbench.errors import RpmbenchError
 from rpmbench.interrupts import EXIT_STATUS, SigtermAsInterrupt, Terminated
+from rpmbench.provenance import recorded_command
 
 # Subcommand name -> module implementing it, in the order a new user meets them.
 COMMANDS: dict[str, str] = {
@@ -39,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "rpmbench.commands.evaluate",
     "run-grid": "rpmbench.commands.run_grid",
     "bench": "rpmbench.commands.bench",
+    "index": "rpmbench.commands.index",
 }
 
 EPILOG = """\
@@ -97,10 +99,11 @@ def resume_hint(argv: Sequence[str], signum: int, note: str = "") -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; returns the exit status (130 on Ctrl-C, 143 on
-    SIGTERM, which is handled like Ctrl-C)."""
+    SIGTERM, which is handled like Ctrl-C). Results written meanwhile record the command line
+    (:func:`rpmbench.provenance.recorded_command`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        with SigtermAsInterrupt():
+        with SigtermAsInterrupt(), recorded_command(argv):
             args = build_parser().parse_args(argv)
             return int(args._run(args) or 0)
     except RpmbenchError as error:

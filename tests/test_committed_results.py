@@ -15,8 +15,9 @@ CHECKOUT = Path(rpmbench.__file__).resolve().parents[1]
 
 #: Gitignored folders under results/ (run-grid runs, Slurm logs): writing there rewrites nothing.
 SCRATCH = ("results/runs", "results/slurm")
-#: Options whose default under results/ is read, never written.
-READ_ONLY = {"reference_dir"}
+#: Options whose default under results/ is read, never written (``index`` writes its INDEX.md only
+#: with ``--write``).
+READ_ONLY = {"reference_dir", "results_root"}
 OUTPUT_FLAGS = ("--out", "--output-dir", "--results-dir", "--work", "--work-dir", "--scores-dir")
 
 

@@ -66,7 +66,7 @@ def _measure(protocol: str, backbone: str, options: dict[str, Any]) -> dict[str,
     channels = options["objects"] + 1
     memory = 1 + options["context"]
     autocast = dict(device_type=device.type, dtype=torch.bfloat16,
-                    enabled=options["precision"] == "bfloat16" and device.type == "cuda")
+                    enabled=options["precision"] == "bfloat16")  # as propagate: any device
     soft = torch.rand(1, channels, *size, generator=generator).softmax(1).to(device)
     values = torch.rand(memory, channels, *size, generator=generator).softmax(1).to(device)
     if protocol == "pixels":

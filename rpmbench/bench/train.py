@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--backend", default="auto", help="deformable-conv backend")
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA)")
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA or CPU)")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peak-tflops", type=peak_argument, default="measure", metavar="N|measure",

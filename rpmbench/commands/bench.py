@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up) into runs/benchmarks/"
+HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up, data loader) into runs/benchmarks/"
 DESCRIPTION = """\
 Time one part of the pipeline with warm-up and the median of repeats, side by side with a peer
 where one exists, and write a JSON file (device, library versions, timings, ratios) under
@@ -19,6 +19,7 @@ examples:
   python -m rpmbench bench train --backbones resnet18
   python -m rpmbench bench infer --backbones resnet101 --device cuda
   python -m rpmbench bench evaluate-startup       # evaluate's start-up: no torch import
+  python -m rpmbench bench loader --workers 1 2   # the paper preset's crop pairs/s per CPU worker
 """
 
 # Benchmark name -> module with HELP, DESCRIPTION, add_arguments(parser) and run(args).
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "train": "rpmbench.bench.train",
     "infer": "rpmbench.bench.infer",
     "evaluate-startup": "rpmbench.bench.startup",
+    "loader": "rpmbench.bench.loader",
 }
 
 

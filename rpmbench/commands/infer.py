@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="results folder to write")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
     parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
-                        help="bfloat16 autocast of the network on CUDA (default: float32)")
+                        help="bfloat16 autocast of the embedding network, on any device (default: float32)")
     parser.add_argument("--mode", default="soft", choices=["soft", "hard"],
                         help="propagate probabilities or re-one-hot every step (default: soft)")
     parser.add_argument("--scale", type=float, default=1.0, help="resize frames by this factor first (default: 1)")

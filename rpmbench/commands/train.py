@@ -18,7 +18,11 @@ clips and its train split (the same default as run-grid's data section). Every f
 model.backbone=resnet50) or a YAML file (--config); how the run is carried out (--checkpoint-every,
 --keep-checkpoints-at, --workers, --tensorboard) and where the data lies change no number. The run
 folder receives checkpoint.pt (atomic), log.jsonl (one line per step) and config.json (recipe,
-execution, data roots, git commit). --resume continues exactly where a run stopped.
+execution, data roots, git commit). --resume continues exactly where a run stopped. A finished
+run also gets its published checkpoint, <out>/<model id>-<sha8>.pt (e.g.
+resnet18-deformable-l3-1a2b3c4d.pt; sha8: the first 8 hex digits of that file's sha256, as
+mmdetection's publish_model.py names files): the weights and config without the optimiser state,
+for `infer --checkpoint`; checkpoint.pt stays for --resume.
 
 examples:
   python -m rpmbench train --out runs/r18 --set steps=200 --set crop_size=128 --set short_side=128
@@ -73,15 +77,17 @@ def default_data_roots(davis_splits: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rpmbench.experiments.studies.evidence import model_id
+    from rpmbench.provenance import sha256_file
     from rpmbench.training import TrainExecution, train
-    from rpmbench.training.checkpoint import CHECKPOINT_NAME, check_resumable
+    from rpmbench.training.checkpoint import CHECKPOINT_NAME, check_resumable, publish_checkpoint
 
     config = load_train_config(args.config, args.set)
     execution = TrainExecution(args.checkpoint_every, tuple(args.keep_checkpoints_at), args.workers,
                                args.tensorboard)
     execution.validate(config.steps)
     if args.evidence_seeds:
-        from rpmbench.experiments.studies.evidence import learning_evidence, model_id
+        from rpmbench.experiments.studies.evidence import learning_evidence
 
         output = args.out / f"{model_id(config)}-evidence.json"
         summary = learning_evidence(config, args.evidence_seeds, args.out, output, not args.no_progress,
@@ -93,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         check_resumable(args.out / CHECKPOINT_NAME, config)
     roots = args.data_roots or default_data_roots(config.davis_splits)
     result = train(config, args.out, roots, execution, resume=args.resume, progress=not args.no_progress)
+    published = publish_checkpoint(result.checkpoint, model_id(config))
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, final loss {result.final_loss:.4f}: "
-          f"{result.checkpoint}")
+          f"{result.checkpoint}; published {published} (sha256 {sha256_file(published)})")
     return 0

@@ -28,7 +28,7 @@ import torch
 from rpmbench.atomic import atomic_directory, atomic_write_json
 from rpmbench.experiments.spec import CellSpec, Paths, Work
 from rpmbench.experiments.store import RunStore
-from rpmbench.provenance import run_metadata
+from rpmbench.provenance import run_metadata, sha256_file
 
 SCHEMA_VERSION = 2
 
@@ -88,8 +88,9 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     phase(spec, work, "score")
     scores = _score(spec, paths)
     height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale)
+    checkpoint = None if spec.snapshot == 0 else trained.checkpoint  # snapshot 0: built from the seed
     return {
-        **_common(spec, scores, stats),
+        **_common(spec, scores, stats, checkpoint),
         **_model_flow_metrics(spec, paths, model, propagation),
         **{key: getattr(spec.train.model, key) for key in ("backbone", "matching", "layers", "dilation")},
         "parameters": count_parameters(model),
@@ -188,18 +189,26 @@ def _score(spec: CellSpec, paths: Paths) -> Any:
                             workers=1, output_dir=work / "scores", progress=False)
 
 
-def result_provenance(spec: CellSpec) -> dict[str, Any]:
-    """Commit, versions and the devices that made ``spec``'s numbers (training and propagation
-    can run on different ones; ``device`` names where the masks were propagated)."""
+def result_provenance(spec: CellSpec, checkpoint: Path | None = None) -> dict[str, Any]:
+    """Command line, commit, versions, CPU threads and the devices that made ``spec``'s numbers
+    (training and propagation can run on different ones; ``device`` names where the masks were
+    propagated), and ``checkpoint_sha256``, the sha256 of the ``checkpoint`` file whose weights
+    propagated them (model cells; none for the untrained snapshot 0).
+
+    Fields were added over time (``command``, ``cpu``, ``checkpoint_sha256``: schema 2 results
+    committed before them lack them); readers use ``.get``."""
     devices = {"propagation": spec.propagation.device}
     if spec.train is not None:
         devices["train"] = spec.train.device
-    return {**run_metadata(spec.propagation.device), "devices": devices,
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    provenance = {**run_metadata(spec.propagation.device), "devices": devices,
+                  "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if checkpoint is not None:
+        provenance["checkpoint_sha256"] = sha256_file(checkpoint)
+    return provenance
 
 
-def _common(spec: CellSpec, scores: Any, stats: dict[str, float]) -> dict[str, Any]:
-    """Fields shared by model cells and baselines."""
+def _common(spec: CellSpec, scores: Any, stats: dict[str, float], checkpoint: Path | None = None) -> dict[str, Any]:
+    """Fields shared by model cells and baselines (``checkpoint``: the weights a model cell used)."""
     return {
         "schema": SCHEMA_VERSION,
         "cell": spec.method,
@@ -217,7 +226,7 @@ def _common(spec: CellSpec, scores: Any, stats: dict[str, float]) -> dict[str, A
         "inference_fps": stats["fps"],
         "inference_frames": stats["frames"],
         "config": spec.to_dict(),
-        "provenance": result_provenance(spec),
+        "provenance": result_provenance(spec, checkpoint),
     }
 
 

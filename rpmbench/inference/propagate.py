@@ -54,7 +54,8 @@ class PropagationConfig:
 
     Attributes:
         device: ``cpu`` or ``cuda[:i]``.
-        precision: ``float32`` or ``bfloat16`` (autocast; CUDA only).
+        precision: ``float32`` or ``bfloat16`` (autocast of the embedding, on any device; matching
+            and warping stay float32).
         colour_space: must match the training colour space (``infer`` reads it from the checkpoint).
         mode: ``soft`` (propagate probabilities) or ``hard`` (re-one-hot every step).
         scale: frames are resized by this factor before embedding (1 = native resolution).
@@ -142,7 +143,7 @@ def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
 def _embed_all(model: RPMNet, frames: Tensor, config: PropagationConfig) -> Tensor:
     """``(T, 3, H, W)`` network inputs -> ``(T, 32, h, w)`` embeddings, ``batch_frames`` at a time."""
     device = torch.device(config.device)
-    use_bf16 = config.precision == "bfloat16" and device.type == "cuda"
+    use_bf16 = config.precision == "bfloat16"  # CPU autocast included (opt-in: float32 is the default)
     chunks = []
     for start in range(0, len(frames), config.batch_frames):
         batch = frames[start:start + config.batch_frames].to(device)

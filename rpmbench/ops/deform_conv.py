@@ -45,6 +45,10 @@ def available_backends() -> list[str]:
     return [name for name in BACKENDS if _importable(name)]
 
 
+#: Dtypes torchvision's CPU kernel lacks: the torchvision backend computes them in float32 there.
+REDUCED_DTYPES = (torch.bfloat16, torch.float16)
+
+
 def resolve_backend(backend: str, device: torch.device | str) -> str:
     """Map ``"auto"`` to a concrete backend for ``device``; check that a named one is usable.
 
@@ -114,6 +118,11 @@ def deform_conv2d(
     if backend == "torchvision":
         from torchvision.ops import deform_conv2d as tv_deform_conv2d
 
+        if input.device.type == "cpu" and input.dtype in REDUCED_DTYPES:
+            # torchvision's CPU kernel has no bfloat16/float16 (CPU autocast hands it bf16 inputs);
+            # compute in float32 and return the input's dtype, as its CUDA autocast wrapper does
+            inputs = [None if t is None else t.float() for t in (input, offset, weight, bias, mask)]
+            return tv_deform_conv2d(*inputs[:4], stride, padding, dilation, inputs[4]).to(input.dtype)
         return tv_deform_conv2d(input, offset, weight, bias, stride, padding, dilation, mask)
     from mmcv.ops import modulated_deform_conv2d
 

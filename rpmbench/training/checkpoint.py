@@ -4,11 +4,17 @@ A checkpoint is a dict: ``model`` (state_dict), ``config`` (:meth:`TrainConfig.t
 resuming ``optimiser``, ``scheduler``, ``step``, ``seconds``, ``loss``, ``rng``; plus ``git_commit``.
 Reading one that is not such a dict, or whose weights are not those of the model its config
 describes, raises a one-line :class:`DataError` instead of torch's key listing.
+
+:func:`publish_checkpoint` writes the finished run's *published* copy, as mmdetection's
+``publish_model.py`` does: the weights and config without the training state, named
+``<name>-<sha8>.pt`` by the first 8 hex digits of its own sha256.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +29,8 @@ from rpmbench.training.config import TrainConfig
 CHECKPOINT_NAME = "checkpoint.pt"
 REQUIRED_KEYS = ("model", "config")
 RESUME_KEYS = ("optimiser", "scheduler", "step", "seconds", "loss", "rng")
+#: What a published checkpoint keeps: enough to propagate and to say where it came from.
+PUBLISHED_KEYS = ("model", "config", "step", "seconds", "loss", "git_commit")
 WRITTEN_BY = "expected a checkpoint.pt written by `python -m rpmbench train` (its weights and config)"
 
 
@@ -30,6 +38,26 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (model, optimiser, scheduler, step, RNG, config, commit) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def publish_checkpoint(path: str | os.PathLike[str], name: str) -> Path:
+    """Write the published copy of the checkpoint at ``path`` beside it and return its path:
+    ``<name>-<sha8>.pt``, where ``sha8`` is the first 8 hex digits of the sha256 of the published
+    file itself (``sha256sum`` of it starts with its name's suffix).
+
+    It keeps :data:`PUBLISHED_KEYS` (weights, config, step, loss, commit) and drops the optimiser,
+    scheduler and RNG state (a third of the size for Adam); ``infer --checkpoint`` and
+    :func:`load_checkpoint_model` read it like ``checkpoint.pt``, ``train --resume`` cannot.
+    """
+    path = Path(path)
+    state = read_checkpoint(path)
+    buffer = io.BytesIO()
+    torch.save({key: state[key] for key in PUBLISHED_KEYS if key in state}, buffer)
+    data = buffer.getvalue()
+    published = path.parent / f"{name}-{hashlib.sha256(data).hexdigest()[:8]}.pt"
+    with atomic_path(published) as tmp:
+        tmp.write_bytes(data)
+    return published
 
 
 def _contents(state: object) -> str:

@@ -42,7 +42,10 @@ class TrainConfig:
         lr, weight_decay, schedule, warmup_steps: Adam with a cosine (or constant) learning rate.
         batch_size, steps, grad_clip: per-step batch, total optimiser steps, max gradient norm (0: off).
         seed: fixes initialisation, data order, crops and flips.
-        device: ``cpu`` or ``cuda[:i]``; amp (bf16 autocast), channels_last and compile act on CUDA only.
+        device: ``cpu`` or ``cuda[:i]``.
+        amp, channels_last, compile: bf16 autocast, channels-last tensors, ``torch.compile`` of the
+            training step; off by default, on in the ``gpu`` and ``paper`` presets, and honoured on any
+            device (on CPU they run at toy size in the tests; ``compile`` there needs a C++ compiler).
     """
 
     model: RPMNetConfig = field(default_factory=lambda: RPMNetConfig(backbone="resnet18"))

@@ -93,7 +93,7 @@ def build_training(config: TrainConfig) -> tuple[RPMNet, torch.optim.Optimizer, 
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
     model = RPMNet(config.model).to(device)  # built from the config every checkpoint carries
-    if config.channels_last and device.type == "cuda":
+    if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(config, s))
@@ -105,11 +105,11 @@ def training_step(model: RPMNet, reference: Tensor, target: Tensor, config: Trai
     device = torch.device(config.device)
     reference = to_network_input(reference.to(device), config.colour_space)
     target = to_network_input(target.to(device), config.colour_space)
-    if config.channels_last and device.type == "cuda":
+    if config.channels_last:
         reference = reference.contiguous(memory_format=torch.channels_last)
         target = target.contiguous(memory_format=torch.channels_last)
     inputs = drop_channels(reference, target, config.channel_dropout) if config.channel_dropout else (reference, target)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp):  # CPU autocast too
         out = model(inputs[1], inputs[0], payload=reference)
     if config.loss == "mast":
         return reconstruction_loss(out.warped.float(), target, config.loss)
@@ -156,7 +156,7 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], data_roots: Sequ
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"]["torch"])
         start, seconds, loss_value = state["step"], state["seconds"], state["loss"]
-    step_fn = torch.compile(training_step) if config.compile and device.type == "cuda" else training_step
+    step_fn = torch.compile(training_step) if config.compile else training_step
 
     commit = git_commit()
     atomic_write_json(run_dir / "config.json", {"git_commit": commit, "config": config.to_dict(),

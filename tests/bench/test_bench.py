@@ -46,3 +46,22 @@ def test_bench_evaluate_startup_records_a_torch_free_run(tmp_path: Path) -> None
     assert profile["status"] == 0 and "pandas" in profile["imported"] and "torch" not in profile["imported"]
     assert result["seconds"]["this_checkout"]["median_s"] > result["seconds"]["python_bare"]["median_s"] > 0
     assert result["meets_target"] == (result["seconds"]["this_checkout"]["median_s"] < 0.5)
+
+
+def test_bench_loader_times_the_paper_presets_crops_per_worker(tmp_path: Path) -> None:
+    """At toy size (tiny synthetic JPEGs, one timed batch); the measurement itself is taken with the
+    defaults on an idle machine."""
+    from rpmbench.bench.loader import write_synthetic_frames
+    from rpmbench.training.frames import discover_sequences
+
+    assert main(["bench", "loader", "--workers", "0", "1", "--batches", "1", "--warmup", "1", "--sequences", "2",
+                 "--frames", "3", "--size", "48", "80", "--set", "train.batch_size=2",
+                 "--output-dir", str(tmp_path)]) == 0
+    payload = json.loads((tmp_path / "loader-cpu.json").read_text())
+    assert payload["preset"] == "paper" and payload["crop_size"] == 256 and payload["batch_size"] == 2
+    assert [row["workers"] for row in payload["results"]] == [0, 1]
+    assert all(row["pairs"] == 2 and row["pairs_per_s_per_worker"] > 0 for row in payload["results"])
+    assert payload["command"].startswith("python -m rpmbench bench loader") and payload["cpu"]["torch_threads"] >= 1
+    frames = write_synthetic_frames(tmp_path / "frames", 1, 2, (480, 854))
+    sequence, = discover_sequences([frames], ["train"], 480)
+    assert len(sequence) == 2 and sequence.frame(1, 480).shape == (480, 854, 3)
