@@ -20,16 +20,22 @@ the memory's features and masks are held: each memory frame ``(8 + 2r)^2 / 64`` 
 radius 12), e.g. about 420 MB of features for 8 memory frames of 32 channels at 480p
 (``bench infer --protocols memory`` measured +1000 MiB peak RSS with the ResNet-18 embedding).
 
-Presets (:data:`MEMORY_PRESETS`), each named after the peer whose evaluation it follows:
+Presets (:data:`MEMORY_PRESETS`), kept as the committed results used them:
 
-- ``dino``: DINO's ``eval_video_segmentation.py``: first frame + 7 recent frames, top-k 5,
-  neighbourhood 12, cosine affinity, temperature 0.1 (the defaults of :class:`MemoryConfig`);
-- ``crw``: CRW (``ajabri/videowalk``) label propagation: first frame + 20 context frames, top-k 10,
+- ``dino``: DINO's numbers taken as feature pixels of this embedding: first frame + 7 recent
+  frames, top-k 5, neighbourhood 12, cosine affinity, temperature 0.1 (the defaults of
+  :class:`MemoryConfig`, the ``memory`` protocol);
+- ``crw``: CRW's numbers taken the same way: first frame + 20 context frames, top-k 10,
   radius 12, cosine, temperature 0.05;
-- ``pixels``: the raw-pixel baseline's setting: first frame + last 7, top-10,
-  radius 12, ``-||f_t - f_m||^2 / 0.01`` on Lab scaled to about [-1, 1].
+- ``pixels``: the raw-pixel baseline's setting (the ``pixels`` protocol): first frame + last 7,
+  top-10, radius 12, ``-||f_t - f_m||^2 / 0.01`` on Lab scaled to about [-1, 1].
 
-MAST's memory (frames {0, 5, t-1, t-3, t-5}) is a different frame choice and is not offered.
+Each peer's *exact* setting (its radius converted from its stride to this one's, its window shape,
+its memory frames, its output normalisation) is a registered protocol (``dino``, ``dino-p8``,
+``crw``, ``vfs``, ``stt``, ``mast``; :mod:`rpmbench.registry`, ``docs/protocols.md``), built from
+the options of :class:`MemoryConfig`: a ``disk`` neighbourhood, ``dot`` affinity, long-term frames
+(MAST's {0, 5}), the rule filling the short-term memory, long-term frames searched over the whole
+frame (CRW) and a per-channel min-max before the argmax (DINO, VFS, STT).
 """
 
 from __future__ import annotations
