@@ -101,6 +101,7 @@ class Protocol:
     peer: str = ""  # the method whose own evaluation code the settings copy ("" for rpmbench's own)
     source: str = ""  # where each setting was read: file and line or function of the peer's code
     radius: PeerRadius | None = None  # the peer's radius, and what it is here
+    version_label: str = "not the paper's"  # paper_version in a few words, for a table row
 
     def config_fields(self) -> dict[str, Any]:
         """The PropagationConfig fields that select this protocol."""
@@ -160,24 +161,29 @@ register(MatchingVariant("corr-l3", "corr", 3, paper=False,
 _PROTOCOLS_MODULE = "rpmbench.inference.protocols"
 # The paper's protocol (arXiv version): the matching module's flow between frames t-1 and t warps the soft mask.
 register(Protocol("flow", f"{_PROTOCOLS_MODULE}:flow", description="the paper's frame-to-frame flow propagation",
-                  paper_version="the arXiv version (1909.13247): t-1 propagation only"))
+                  paper_version="the arXiv version (1909.13247): t-1 propagation only",
+                  version_label="the paper's: t-1 (arXiv), the default"))
 # Beyond the paper: the protocol of RPM-Net's peers, and one reading of the WACV version's online update.
 register(Protocol("memory", f"{_PROTOCOLS_MODULE}:memory", paper=False,
                   description="memory read-out: the target matched against frame 0 and recent frames",
-                  paper_version="neither version: the protocol of RPM-Net's peers (DINO's settings)"))
+                  paper_version="neither version: the protocol of RPM-Net's peers (DINO's settings)",
+                  version_label="not the paper's (peers' kind)"))
 register(Protocol("flow-frame", f"{_PROTOCOLS_MODULE}:flow", {"warp_resolution": "frame"}, paper=False,
                   description="the paper's flow, upsampled x4 and warping a frame-size soft mask",
-                  paper_version="the arXiv version's flow, warped at the frame size instead of H/4"))
+                  paper_version="the arXiv version's flow, warped at the frame size instead of H/4",
+                  version_label="t-1 (arXiv) warped at frame size"))
 register(Protocol("fusion", f"{_PROTOCOLS_MODULE}:fusion", paper=False,
                   description="the flow warp and the memory read-out, mixed",
-                  paper_version="one reading of the WACV 2020 version's online update from the first frame"))
+                  paper_version="one reading of the WACV 2020 version's online update from the first frame",
+                  version_label="fusion: one reading of WACV's online update"))
 
 # The peers' own label-propagation settings, each read from the peer's evaluation code (cited in
 # ``source``), radius converted from the peer's feature stride to this embedding's (4 image px).
 _NOT_PAPER = "neither version: a peer's evaluation protocol, not the paper's"
 _PIXELS_RADIUS = PeerRadius(12, OUR_STRIDE)
 register(Protocol(
-    "pixels", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, radius=_PIXELS_RADIUS,
+    "pixels", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version="neither version: rpmbench's colour baseline setting",
+    radius=_PIXELS_RADIUS, version_label="not the paper's (colour baseline's)",
     settings={"context": 7, "topk": 10, "radius": _PIXELS_RADIUS.ours, "temperature": 0.01, "affinity": "l2"},
     description="the pixels baseline's own memory setting: frame 0 + last 7, l2 / 0.01, square, top-10",
     source="rpmbench.inference.memory.MEMORY_PRESETS['pixels'] (rpmbench's own setting, no peer)"))
@@ -191,13 +197,15 @@ for _name, _radius, _note in (("dino", _DINO_16, "ViT patch 16 (the script's def
                               ("dino-p8", _DINO_8, "ViT patch 8 (ViT-S/8, ViT-B/8)")):
     register(Protocol(
         _name, f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, peer="DINO", radius=_radius,
+        version_label="not the paper's (DINO)",
         settings={"context": 7, "topk": 5, "radius": _radius.ours, "temperature": 0.1, "affinity": "cosine",
                   "neighbourhood": "square", "recent": "propagated", "output_norm": "minmax"},
         description=f"DINO's label propagation, {_note}: frame 0 + last 7, cosine / 0.1, square, top-5",
         source=_DINO_SOURCE))
 _CRW_RADIUS = PeerRadius(12, 8)
 register(Protocol(
-    "crw", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, peer="CRW", radius=_CRW_RADIUS,
+    "crw", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, version_label="not the paper's (CRW)",
+    peer="CRW", radius=_CRW_RADIUS,
     settings={"context": 20, "topk": 10, "radius": _CRW_RADIUS.ours, "temperature": 0.05, "affinity": "cosine",
               "neighbourhood": "disk", "recent": "padded", "whole_long_term": True},
     description="CRW's label propagation: frame 0 (whole frame) + 20 padded recent frames in a disk, "
@@ -211,7 +219,8 @@ register(Protocol(
            "stride 8)"))
 _VFS_RADIUS = PeerRadius(12, 8)
 register(Protocol(
-    "vfs", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, peer="VFS", radius=_VFS_RADIUS,
+    "vfs", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, version_label="not the paper's (VFS)",
+    peer="VFS", radius=_VFS_RADIUS,
     settings={"context": 20, "topk": 10, "radius": _VFS_RADIUS.ours, "temperature": 0.07, "affinity": "cosine",
               "neighbourhood": "disk", "recent": "from-first", "output_norm": "minmax"},
     description="VFS's label propagation: frame 0 + frames t-20..t-1, disk, cosine / 0.07, top-10",
@@ -225,6 +234,7 @@ register(Protocol(
 _STT_RADIUS = PeerRadius(12, 8)
 register(Protocol(
     "stt", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, radius=_STT_RADIUS,
+    version_label="not the paper's (STT)",
     peer="STT (Spatial-then-Temporal, CVPR 2023)",
     settings={"context": 20, "topk": 10, "radius": _STT_RADIUS.ours, "temperature": 0.07, "affinity": "cosine",
               "neighbourhood": "square", "recent": "from-first", "output_norm": "minmax"},
@@ -238,7 +248,8 @@ register(Protocol(
            "vcl/models/common/local_attention.py line 277 (features L2-normalised)"))
 _MAST_RADIUS = PeerRadius(12, 4)
 register(Protocol(
-    "mast", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, peer="MAST", radius=_MAST_RADIUS,
+    "mast", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, version_label="not the paper's (MAST)",
+    peer="MAST", radius=_MAST_RADIUS,
     settings={"context": 0, "topk": 5 * (2 * _MAST_RADIUS.ours + 1) ** 2, "radius": _MAST_RADIUS.ours,
               "temperature": 1.0, "affinity": "dot", "neighbourhood": "square", "long_term": (0, 5),
               "recent": "offsets", "offsets": (1, 3, 5), "mode": "hard"},
