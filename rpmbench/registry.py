@@ -74,6 +74,35 @@ class MatchingVariant:
         return {"matching": self.matching, "layers": self.layers, "dilation": self.dilation}
 
 
+#: This embedding's feature stride in image pixels (H/4; the same number as
+#: :data:`rpmbench.data.flow.FEATURE_STRIDE`, which a test asserts; not imported: no numpy here).
+OUR_STRIDE = 4
+
+
+@dataclass(frozen=True)
+class PeerRadius:
+    """A peer's search radius, ``cells`` of its own feature map of stride ``stride`` image pixels:
+    ``image_px`` = cells x stride, and :attr:`ours` = image_px / 4 cells of this embedding."""
+
+    cells: float
+    stride: int
+
+    @property
+    def image_px(self) -> float:
+        return self.cells * self.stride
+
+    @property
+    def ours(self) -> int:
+        """The same radius in cells of this embedding (ValueError if not a whole number)."""
+        cells = self.image_px / OUR_STRIDE
+        if cells != int(cells):
+            raise ValueError(f"radius {self.image_px} image px is not a whole number of stride-{OUR_STRIDE} cells")
+        return int(cells)
+
+    def describe(self) -> str:
+        return f"{self.cells:g} cells at stride {self.stride} = {self.image_px:g} image px = {self.ours} cells here"
+
+
 @dataclass(frozen=True)
 class Protocol:
     """A named way to propagate masks with a trained model.
@@ -89,6 +118,10 @@ class Protocol:
     paper: bool = True
     description: str = ""
     paper_version: str = "neither version of the paper"  # which version of RPM-Net it stands for
+    peer: str = ""  # the method whose own evaluation code the settings copy ("" for rpmbench's own)
+    source: str = ""  # where each setting was read: file and line or function of the peer's code
+    radius: PeerRadius | None = None  # the peer's radius, and what it is here
+    version_label: str = "not the paper's"  # paper_version in a few words, for a table row
 
     def config_fields(self) -> dict[str, Any]:
         """The PropagationConfig fields that select this protocol."""
@@ -171,17 +204,105 @@ register(MatchingVariant("corr-l3", "corr", 3, paper=False,
 _PROTOCOLS_MODULE = "rpmbench.inference.protocols"
 # The paper's protocol (arXiv version): the matching module's flow between frames t-1 and t warps the soft mask.
 register(Protocol("flow", f"{_PROTOCOLS_MODULE}:flow", description="the paper's frame-to-frame flow propagation",
-                  paper_version="the arXiv version (1909.13247): t-1 propagation only"))
+                  paper_version="the arXiv version (1909.13247): t-1 propagation only",
+                  version_label="the paper's: t-1 (arXiv), the default"))
 # Beyond the paper: the protocol of RPM-Net's peers, and one reading of the WACV version's online update.
 register(Protocol("memory", f"{_PROTOCOLS_MODULE}:memory", paper=False,
                   description="memory read-out: the target matched against frame 0 and recent frames",
-                  paper_version="neither version: the protocol of RPM-Net's peers (DINO's settings)"))
+                  paper_version="neither version: the protocol of RPM-Net's peers (DINO's settings)",
+                  version_label="not the paper's (peers' kind)"))
 register(Protocol("flow-frame", f"{_PROTOCOLS_MODULE}:flow", {"warp_resolution": "frame"}, paper=False,
                   description="the paper's flow, upsampled x4 and warping a frame-size soft mask",
-                  paper_version="the arXiv version's flow, warped at the frame size instead of H/4"))
+                  paper_version="the arXiv version's flow, warped at the frame size instead of H/4",
+                  version_label="t-1 (arXiv) warped at frame size"))
 register(Protocol("fusion", f"{_PROTOCOLS_MODULE}:fusion", paper=False,
                   description="the flow warp and the memory read-out, mixed",
-                  paper_version="one reading of the WACV 2020 version's online update from the first frame"))
+                  paper_version="one reading of the WACV 2020 version's online update from the first frame",
+                  version_label="fusion: one reading of WACV's online update"))
+
+# The peers' own label-propagation settings, each read from the peer's evaluation code (cited in
+# ``source``), radius converted from the peer's feature stride to this embedding's (4 image px).
+_NOT_PAPER = "neither version: a peer's evaluation protocol, not the paper's"
+_PIXELS_RADIUS = PeerRadius(12, OUR_STRIDE)
+register(Protocol(
+    "pixels", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version="neither version: rpmbench's colour baseline setting",
+    radius=_PIXELS_RADIUS, version_label="not the paper's (colour baseline's)",
+    settings={"context": 7, "topk": 10, "radius": _PIXELS_RADIUS.ours, "temperature": 0.01, "affinity": "l2"},
+    description="the pixels baseline's own memory setting: frame 0 + last 7, l2 / 0.01, square, top-10",
+    source="rpmbench.inference.memory.MEMORY_PRESETS['pixels'] (rpmbench's own setting, no peer)"))
+_DINO_16, _DINO_8 = PeerRadius(12, 16), PeerRadius(12, 8)
+_DINO_SOURCE = ("facebookresearch/dino eval_video_segmentation.py: --n_last_frames 7, --size_mask_neighborhood "
+                "12, --topk 5, --patch_size 16 (argparse, lines 256-263); queue of the last n frames after "
+                "frame 1 (eval_video_tracking_davis, lines 46-71); F.normalize + bmm / 0.1 (label_propagation, "
+                "lines 125-129); square |dy|, |dx| <= 12 (restrict_neighborhood, lines 85-99); norm_mask on the "
+                "upsampled output only, the queue keeps the raw read-out (lines 70-75, 102-110)")
+for _name, _radius, _note in (("dino", _DINO_16, "ViT patch 16 (the script's default)"),
+                              ("dino-p8", _DINO_8, "ViT patch 8 (ViT-S/8, ViT-B/8)")):
+    register(Protocol(
+        _name, f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, peer="DINO", radius=_radius,
+        version_label="not the paper's (DINO)",
+        settings={"context": 7, "topk": 5, "radius": _radius.ours, "temperature": 0.1, "affinity": "cosine",
+                  "neighbourhood": "square", "recent": "propagated", "output_norm": "minmax"},
+        description=f"DINO's label propagation, {_note}: frame 0 + last 7, cosine / 0.1, square, top-5",
+        source=_DINO_SOURCE))
+_CRW_RADIUS = PeerRadius(12, 8)
+register(Protocol(
+    "crw", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, version_label="not the paper's (CRW)",
+    peer="CRW", radius=_CRW_RADIUS,
+    settings={"context": 20, "topk": 10, "radius": _CRW_RADIUS.ours, "temperature": 0.05, "affinity": "cosine",
+              "neighbourhood": "disk", "recent": "padded", "whole_long_term": True},
+    description="CRW's label propagation: frame 0 (whole frame) + 20 padded recent frames in a disk, "
+                "cosine / 0.05, top-10",
+    source="ajabri/videowalk README.md lines 92-94 (--topk 10 --videoLen 20 --radius 12 --temperature 0.05); "
+           "code/utils/arguments.py line 52 (--long-mem [0]), line 56 (--norm_mask off); code/test.py lines "
+           "85-86 (features L2-normalised), 109 (MaskedAttention); code/utils/__init__.py MaskedAttention.make "
+           "lines 354-356 (Euclidean distance < radius); code/utils/test_utils.py line 154 (the radius mask "
+           "added to the short-term frames only), context_index_bank line 123; code/data/vos.py lines 142-149 "
+           "(the video padded with videoLen copies of frame 0); code/resnet.py lines 20-26 (layer3/4 stride 1: "
+           "stride 8)"))
+_VFS_RADIUS = PeerRadius(12, 8)
+register(Protocol(
+    "vfs", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, version_label="not the paper's (VFS)",
+    peer="VFS", radius=_VFS_RADIUS,
+    settings={"context": 20, "topk": 10, "radius": _VFS_RADIUS.ours, "temperature": 0.07, "affinity": "cosine",
+              "neighbourhood": "disk", "recent": "from-first", "output_norm": "minmax"},
+    description="VFS's label propagation: frame 0 + frames t-20..t-1, disk, cosine / 0.07, top-10",
+    source="xvjiarui/VFS configs/r18_nc_sgd_cos_100e_r2_1xNx8_k400.py lines 27-36 (precede_frames 20, topk 10, "
+           "temperature 0.07, strides (1, 2, 1, 1), out_indices (2,), neighbor_range 24, with_first, "
+           "with_first_neighbor); mmaction/models/trackers/vanilla_tracker.py stride (line 25: stride 8), "
+           "forward_test lines 133-176 (key_start = max(0, t - 20), frame 0 prepended, min-max output); "
+           "mmaction/models/common/affinity_utils.py spatial_neighbor lines 144-156 (circle: distance < "
+           "neighbor_range // 2); mmaction/models/common/local_attention.py masked_attention_efficient line 277 "
+           "(features L2-normalised)"))
+_STT_RADIUS = PeerRadius(12, 8)
+register(Protocol(
+    "stt", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, radius=_STT_RADIUS,
+    version_label="not the paper's (STT)",
+    peer="STT (Spatial-then-Temporal, CVPR 2023)",
+    settings={"context": 20, "topk": 10, "radius": _STT_RADIUS.ours, "temperature": 0.07, "affinity": "cosine",
+              "neighbourhood": "square", "recent": "from-first", "output_norm": "minmax"},
+    description="STT's label propagation (stride-8 ResNet-18): frame 0 + frames t-20..t-1, square, "
+                "cosine / 0.07, top-10",
+    source="qianduoduolr/Spa-then-Temp configs/test/res18_d8.py lines 12-23 (precede_frames 20, topk 10, "
+           "temperature 0.07, neighbor_range 24, mode square, with_first, with_first_neighbor); README.md line 61 "
+           "(ResNet-18, stride 8); vcl/models/common/affinity_utils.py spatial_neighbor lines 129-141 (square: "
+           "|d| <= neighbor_range // 2); vcl/models/trackers/vanilla_tracker.py forward_test lines 198-248 "
+           "(key_start = max(0, t - 20), frame 0 prepended, hard_prop off (line 82), min-max output); "
+           "vcl/models/common/local_attention.py line 277 (features L2-normalised)"))
+_MAST_RADIUS = PeerRadius(12, 4)
+register(Protocol(
+    "mast", f"{_PROTOCOLS_MODULE}:memory", paper=False, paper_version=_NOT_PAPER, version_label="not the paper's (MAST)",
+    peer="MAST", radius=_MAST_RADIUS,
+    settings={"context": 0, "topk": 5 * (2 * _MAST_RADIUS.ours + 1) ** 2, "radius": _MAST_RADIUS.ours,
+              "temperature": 1.0, "affinity": "dot", "neighbourhood": "square", "long_term": (0, 5),
+              "recent": "offsets", "offsets": (1, 3, 5), "mode": "hard"},
+    description="MAST's label propagation: frames {0, 5} + t-1, t-3, t-5, raw dot product, softmax over "
+                "the whole square window, labels re-one-hot each frame",
+    source="zlai0/MAST benchmark.py lines 82-83 (ref_index: {0, 5} + i, i-2, i-4 for target i+1), lines 105-106 "
+           "(the argmax stored as the next memory label); models/mast.py line 21 (D = 4: stride 4), line 27 "
+           "(R = 12 at test); models/colorizer.py line 33 (correlation patch 2R+1: square), line 96 (softmax "
+           "over every window candidate of every frame, temperature 1, raw dot product). Not reproduced: the "
+           "ROI search of frames more than 15 back (line 50, dil_int) is read in the plain window"))
 
 _BASELINES_MODULE = "rpmbench.inference.baselines"
 _FLOWS_MODULE = "rpmbench.inference.flows"
@@ -217,11 +338,14 @@ DEFAULT_LAYOUT = "davis"
 #: Table 2's rows (the paper's matching variants), top to bottom.
 TABLE2_ROWS: tuple[str, ...] = tuple(name for name, v in VARIANTS.items() if v.paper)
 #: The "beyond the paper" entries a grid adds by default: every non-paper matching variant under
-#: the paper's protocol, and the deformable cell under every non-paper protocol.
+#: the paper's protocol, and the deformable cell under every non-paper protocol of rpmbench's own
+#: (the peers' protocols and the pixels setting are in the ``protocols`` preset).
 BEYOND_DEFAULT: tuple[str, ...] = (
     *(name for name, v in VARIANTS.items() if not v.paper),
-    *(f"deformable-l3@{name}" for name, p in PROTOCOLS.items() if not p.paper),
+    *(f"deformable-l3@{name}" for name, p in PROTOCOLS.items() if not p.paper and not p.peer and p.name != "pixels"),
 )
+#: The peers' protocols (each from the peer's own evaluation code).
+PEER_PROTOCOLS: tuple[str, ...] = tuple(name for name, p in PROTOCOLS.items() if p.peer)
 
 
 def encoder(name: str) -> Encoder:

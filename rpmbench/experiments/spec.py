@@ -24,6 +24,12 @@ from typing import TYPE_CHECKING, Any
 from rpmbench.errors import ConfigError, DataError
 from rpmbench.registry import PAPER_PROTOCOL
 
+#: PropagationConfig fields added after results were committed (the peers' memory settings): left
+#: out of the spec's dict, hence of its hash, while they hold their defaults, so that every earlier
+#: result keeps its id.
+LATER_PROPAGATION_FIELDS: tuple[str, ...] = ("neighbourhood", "long_term", "recent", "offsets",
+                                             "whole_long_term", "output_norm")
+
 if TYPE_CHECKING:
     from rpmbench.inference.propagate import PropagationConfig
     from rpmbench.training.config import TrainConfig, TrainExecution
@@ -99,6 +105,10 @@ class CellSpec:
         values = plain(dataclasses.asdict(self))
         if self.snapshot is None:
             del values["snapshot"]
+        defaults = type(self.propagation)()
+        for name in LATER_PROPAGATION_FIELDS:
+            if plain(getattr(self.propagation, name)) == plain(getattr(defaults, name)):
+                del values["propagation"][name]
         return values
 
     @property

@@ -25,7 +25,7 @@ FLOW_COLUMNS: tuple[str, ...] = ("epe_feature_px", "within_1_feature_px", *_FLOW
 #: Long-table columns of ``table2.csv`` (J, F in percent; std is the sample std over seeds;
 #: ``J_diff``/``F_diff`` only when the run scored the paper's data, DAVIS-2017 val).
 COLUMNS: tuple[str, ...] = (
-    "block", "row", "matching", "kernel_size", "dilation", "layers", "protocol", "backbone", "cell",
+    "block", "row", "matching", "kernel_size", "dilation", "layers", "protocol", "paper_version", "backbone", "cell",
     "seeds", "J", "F", "J&F", "J_std", "F_std", "J&F_std", "paper_J", "paper_F", "J_diff", "F_diff",
     "parameters", "flops_per_frame", *FLOW_COLUMNS,
 )
@@ -81,14 +81,18 @@ def summarise(results: Sequence[Mapping[str, Any]], context: TableContext,
                 reference = paper_index.loc[key] if block == "paper" and key in paper_index.index else None
                 line = {"block": block, "row": entry, "matching": variant.matching,
                         "kernel_size": KERNEL_SIZE, "dilation": variant.dilation,
-                        "layers": variant.layers, "protocol": protocol.name, "backbone": backbone,
+                        "layers": variant.layers, "protocol": protocol.name,
+                        "paper_version": protocol.paper_version, "backbone": backbone,
                         "cell": f"{backbone}-{entry}"}
                 line.update(_measure(by_cell.get(line["cell"], [])))
                 line["paper_J"] = float(reference["J"]) if reference is not None else math.nan
                 line["paper_F"] = float(reference["F"]) if reference is not None else math.nan
                 lines.append(line)
     for name in context.baselines:
-        line = {"block": "baseline", "row": name, "matching": "baseline", "cell": name}
+        _, protocol = registry.parse_baseline(name)
+        line = {"block": "baseline", "row": name, "matching": "baseline", "cell": name,
+                "protocol": protocol.name if protocol else None,
+                "paper_version": protocol.paper_version if protocol else None}
         line.update(_measure(by_cell.get(name, [])))
         lines.append(line)
     table = pd.DataFrame(lines).reindex(columns=list(COLUMNS))
@@ -156,7 +160,8 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
     ]
     for name in context.baselines:
         entries = [_pair(_line(table, name))] + ["-"] * (len(context.backbones) - 1)
-        lines.append(f"| Baseline: {name} | - | - | " + " | ".join(entries) + " |")
+        _, protocol = registry.parse_baseline(name)
+        lines.append(f"| Baseline: {name} | - | - | {_protocol_text(protocol)} | " + " | ".join(entries) + " |")
     if context.baselines:
         lines += ["", "Baselines have no embedding network: one measurement each, in the first column."]
     if context.beyond:
@@ -204,17 +209,23 @@ def _grid_lines(table: pd.DataFrame, context: TableContext, entries: Sequence[st
     from rpmbench.models.matching import KERNEL_SIZE
 
     lines = [
-        "| Convolution | Kernel size / dilation | Layers | "
+        "| Convolution | Kernel size / dilation | Layers | Protocol (paper version) | "
         + " | ".join(_BACKBONE_TITLES.get(b, b) for b in context.backbones) + " |",
-        "|:--|:-:|:-:|" + ":-:|" * len(context.backbones),
+        "|:--|:-:|:-:|:--|" + ":-:|" * len(context.backbones),
     ]
     for entry in entries:
         variant, protocol = registry.parse_entry(entry)
         texts = [_cell_text(_line(table, f"{backbone}-{entry}"), with_paper) for backbone in context.backbones]
         name = variant.matching.capitalize() + ("" if protocol.paper else f" @{protocol.name}")
-        lines.append(f"| {name} | {KERNEL_SIZE}/{variant.dilation} | {variant.layers} | "
+        lines.append(f"| {name} | {KERNEL_SIZE}/{variant.dilation} | {variant.layers} | {_protocol_text(protocol)} | "
                      + " | ".join(texts) + " |")
     return lines
+
+
+def _protocol_text(protocol: registry.Protocol | None) -> str:
+    """A row's protocol and, in a few words, which version of the paper it stands for; ``-`` for
+    a baseline run its own way."""
+    return "-" if protocol is None else f"`{protocol.name}`: {protocol.version_label}"
 
 
 def _line(table: pd.DataFrame, cell: str) -> pd.Series:

@@ -14,10 +14,12 @@ renormalisation, bilinear upsampling and argmax), so only the flow differs:
 
 One has no flow and no network (beyond the paper):
 
-- ``pixels``: memory propagation (:mod:`rpmbench.inference.memory`, preset ``pixels``) on raw Lab pixels
-  area-averaged to H/4: memory frame 0 + the last 7 propagated frames, ``-||f_t - f_m||^2 / 0.01``,
-  radius 12 feature pixels, top-10. It asks whether a learned embedding carries anything colour
-  does not, under the memory protocol of RPM-Net's peers.
+- ``pixels``: memory propagation (:mod:`rpmbench.inference.memory`) on raw Lab pixels
+  area-averaged to H/4. Alone, under its own registered protocol ``pixels``: memory frame 0 + the
+  last 7 propagated frames, ``-||f_t - f_m||^2 / 0.01``, radius 12 feature pixels, top-10. As
+  ``pixels@<protocol>`` (``pixels@crw``, ``pixels@dino``, ...), under that memory protocol's
+  settings, so colour and a trained embedding are compared at equal settings. It asks whether a
+  learned embedding carries anything colour does not.
 
 Like RPM-Net's propagation, every baseline honours ``PropagationConfig.scale`` (the H/4 grid is
 that of the frame resized by it; predictions are written at the frame size); the flow baselines
@@ -26,6 +28,7 @@ also honour ``mode`` and, for ``optical-flow``, ``warp_resolution``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 
@@ -40,7 +43,7 @@ from rpmbench.data.davis import VOID_ID
 from rpmbench.data.flow import FLOW_DIR, read_sequence_flow
 from rpmbench.errors import ConfigError
 from rpmbench.inference.masks import first_soft_mask, masks_from_soft, propagate_with_flows
-from rpmbench.inference.memory import MEMORY_PRESETS, pixel_features, propagate_with_memory
+from rpmbench.inference.memory import pixel_features, propagate_with_memory
 from rpmbench.inference.propagate import (
     WARP_RESOLUTIONS,
     PropagationConfig,
@@ -97,11 +100,26 @@ def optical_flow(frames: np.ndarray, first_mask: np.ndarray, config: Propagation
 
 
 def pixels(frames: np.ndarray, first_mask: np.ndarray, config: PropagationConfig) -> np.ndarray:
-    """Memory propagation (preset ``pixels``) on raw Lab pixels at H/4."""
+    """Memory propagation on raw Lab pixels at H/4: under ``config``'s memory settings when its
+    protocol is a memory protocol (``pixels@crw``, ``pixels@dino``, ...), else under the ``pixels``
+    protocol's own setting (``MEMORY_PRESETS["pixels"]``)."""
+    config = pixels_config(config)
     size = _warp_size(first_mask, config)
     softs = propagate_with_memory(first_soft_mask(first_mask, size), pixel_features(frames, size),
-                                  MEMORY_PRESETS["pixels"])
+                                  config.memory(), hard=config.mode == "hard")
     return masks_from_soft(first_mask, softs)
+
+
+def pixels_config(config: PropagationConfig) -> PropagationConfig:
+    """The settings ``pixels`` runs under: ``config`` itself under a memory protocol, the ``pixels``
+    protocol's settings under the default (``flow``); ConfigError under any other protocol."""
+    builder = registry.protocol(config.protocol).builder
+    if builder == registry.protocol("pixels").builder:
+        return config
+    if config.protocol != registry.PAPER_PROTOCOL:
+        raise ConfigError(f"pixels runs under a memory protocol (pixels, {', '.join(registry.PEER_PROTOCOLS)}, "
+                          f"memory), not {config.protocol!r}: it has no flow")
+    return dataclasses.replace(config, **registry.protocol("pixels").config_fields())
 
 
 def truth_on_grid(flow: np.ndarray, valid: np.ndarray, size: tuple[int, int]) -> Tensor:

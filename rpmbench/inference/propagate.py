@@ -62,8 +62,10 @@ class PropagationConfig:
         batch_frames: frames embedded per forward pass.
         protocol: ``flow`` (the paper's t-1 warp), ``memory`` or ``fusion`` (both beyond the paper;
             see the module docstring).
-        context, topk, radius, temperature, affinity: memory propagation
-            (:class:`rpmbench.inference.memory.MemoryConfig`; defaults follow DINO's protocol).
+        context, topk, radius, temperature, affinity, neighbourhood, long_term, recent, offsets,
+            whole_long_term, output_norm: memory propagation
+            (:class:`rpmbench.inference.memory.MemoryConfig`; defaults follow DINO's protocol,
+            except its window size; each peer's own setting is a registered protocol).
         fusion_weight: weight of the memory read-out in ``fusion`` (the warp gets ``1 - w``).
         warp_resolution: ``feature`` (H/4, the paper's layer 109) or ``frame`` (flow upsampled to
             the frame size, the mask warped there; ``flow`` protocol only; beyond the paper).
@@ -81,12 +83,20 @@ class PropagationConfig:
     radius: int = MemoryConfig.radius
     temperature: float = MemoryConfig.temperature
     affinity: str = MemoryConfig.affinity
+    neighbourhood: str = MemoryConfig.neighbourhood
+    long_term: tuple[int, ...] = MemoryConfig.long_term
+    recent: str = MemoryConfig.recent
+    offsets: tuple[int, ...] = MemoryConfig.offsets
+    whole_long_term: bool = MemoryConfig.whole_long_term
+    output_norm: str = MemoryConfig.output_norm
     fusion_weight: float = 0.5
     warp_resolution: str = "feature"
 
     def memory(self) -> MemoryConfig:
         """The memory-propagation parameters of this config."""
-        return MemoryConfig(self.context, self.topk, self.radius, self.temperature, self.affinity)
+        return MemoryConfig(self.context, self.topk, self.radius, self.temperature, self.affinity,
+                            self.neighbourhood, tuple(self.long_term), self.recent, tuple(self.offsets),
+                            self.whole_long_term, self.output_norm)
 
     def validate(self) -> None:
         if self.precision not in ("float32", "bfloat16"):

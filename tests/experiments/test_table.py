@@ -41,11 +41,11 @@ EXPECTED_MARKDOWN = """\
 used the data set named above, so its numbers are not expected to match the paper's and no differences \
 are shown.
 
-| Convolution | Kernel size / dilation | Layers | FCN-ResNet18 | FCN-ResNet50 |
-|:--|:-:|:-:|:-:|:-:|
-| Deformable | 3/1 | 3 | 31.0±1.4 / 35.0±1.4 / 33.0±1.4 (32.9 / 36.2) | 40.1 / 20.0 / 30.0 (35.3 / 37.9) |
-| Dilated | 3/6 | 3 | not run (29.5 / 31.0) | 20.0 / 25.0 / 22.5 (30.5 / 32.6) |
-| Baseline: copy-first | - | - | 15.5 / 18.0 / 16.8 | - |
+| Convolution | Kernel size / dilation | Layers | Protocol (paper version) | FCN-ResNet18 | FCN-ResNet50 |
+|:--|:-:|:-:|:--|:-:|:-:|
+| Deformable | 3/1 | 3 | `flow`: the paper's: t-1 (arXiv), the default | 31.0±1.4 / 35.0±1.4 / 33.0±1.4 (32.9 / 36.2) | 40.1 / 20.0 / 30.0 (35.3 / 37.9) |
+| Dilated | 3/6 | 3 | `flow`: the paper's: t-1 (arXiv), the default | not run (29.5 / 31.0) | 20.0 / 25.0 / 22.5 (30.5 / 32.6) |
+| Baseline: copy-first | - | - | - | 15.5 / 18.0 / 16.8 | - |
 
 Baselines have no embedding network: one measurement each, in the first column.
 
@@ -130,7 +130,7 @@ def test_beyond_rows_are_a_separate_block(register) -> None:
     markdown = to_markdown(table, context)
     paper_part, beyond_part = markdown.split("## Beyond the paper")
     assert "@hard" not in paper_part.split("## Against")[0]
-    assert "| Deformable @hard | 3/1 | 3 | 50.0 / 60.0 / 55.0 | not run |" in beyond_part
+    assert "| Deformable @hard | 3/1 | 3 | `hard`: not the paper's | 50.0 / 60.0 / 55.0 | not run |" in beyond_part
 
 
 def _flow(epe: float, within: float, bins: tuple[float, ...]) -> dict:

@@ -152,7 +152,7 @@ def test_fusion_weight_ends_are_the_flow_and_memory_protocols() -> None:
 @pytest.mark.parametrize("field,value,message", [
     ("topk", 0, "topk must be >= 1"), ("radius", -1, "radius must be >= 0"),
     ("temperature", 0.0, "temperature must be > 0"), ("temperature", -1.0, "temperature must be > 0"),
-    ("affinity", "dot", "affinity must be one of"), ("context", -1, "context must be >= 0"),
+    ("affinity", "manhattan", "affinity must be one of"), ("context", -1, "context must be >= 0"),
     ("protocol", "online", "unknown propagation protocol .online.; registered"), ("fusion_weight", 1.5, "fusion_weight"),
     ("warp_resolution", "full", "warp_resolution must be one of"),
 ])
