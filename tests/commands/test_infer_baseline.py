@@ -106,19 +106,23 @@ def test_bench_infer_protocols_rows(tmp_path: Path) -> None:
 
 
 def test_protocols_preset_is_one_training_run_per_seed_propagated_every_way() -> None:
-    """The protocols study is a grid: per seed one trained cell under four protocols, then the baselines."""
+    """The protocols study is a grid: per seed one trained cell under every protocol, then the
+    baselines, with pixels under every memory protocol the trained cell runs under."""
     from rpmbench.experiments.plan import plan_grid
     from rpmbench.experiments.presets import load_grid_config
 
+    protocols = ["flow", "flow-frame", "memory", "fusion", "pixels", "dino", "dino-p8", "crw", "vfs", "stt", "mast"]
     specs = plan_grid(load_grid_config("protocols"))
     models = [spec for spec in specs if spec.train is not None]
-    assert len(models) == 4 * 3 and len({spec.training_stem for spec in models}) == 3
+    assert len(models) == len(protocols) * 3 and len({spec.training_stem for spec in models}) == 3
     for seed in range(3):
         ours = [spec for spec in models if spec.seed == seed]
-        assert [spec.protocol for spec in ours] == ["flow", "flow-frame", "memory", "fusion"]
+        assert [spec.protocol for spec in ours] == protocols
         assert ours[1].propagation.warp_resolution == "frame" and ours[0].propagation.warp_resolution == "feature"
     baselines = {spec.method: spec for spec in specs if spec.train is None}
-    assert list(baselines) == ["copy-first", "copy-previous", "optical-flow", "optical-flow@flow-frame", "pixels"]
+    memory_protocols = [p for p in protocols if p not in ("flow", "flow-frame", "fusion", "pixels")]
+    assert list(baselines) == ["copy-first", "copy-previous", "optical-flow", "optical-flow@flow-frame", "pixels",
+                               *(f"pixels@{p}" for p in memory_protocols)]
     assert baselines["optical-flow@flow-frame"].propagation.warp_resolution == "frame"
 
 
