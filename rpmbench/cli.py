@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "curves": "rpmbench.commands.curves",
     "reach": "rpmbench.commands.reach",
     "offsets": "rpmbench.commands.offsets",
+    "figure2": "rpmbench.commands.figure2",
     "infer": "rpmbench.commands.infer",
     "baseline": "rpmbench.commands.baseline",
     "evaluate": "rpmbench.commands.evaluate",

@@ -5,7 +5,8 @@ Every function maps ``frames (T, H, W, 3)`` uint8 RGB to the backward flows of f
 ``(T-1, H, W, 2)`` float32 (dx, dy) in image pixels: where each pixel of frame t was in frame
 t-1, the flow the method warps its mask with, brought to the frame size the way the frame-size
 warp does (:func:`rpmbench.inference.propagate.upsample_flow`). :func:`model_sampling` gives the
-matching module's sampling locations behind that flow instead (for the offsets study).
+matching module's sampling locations behind that flow instead (for the offsets study and
+Figure 2).
 """
 
 from __future__ import annotations
@@ -44,11 +45,17 @@ def model_sampling(model: RPMNet, frames: np.ndarray, config: PropagationConfig)
     """Per frame t >= 1, where every matching layer samples when the paper's protocol propagates
     frame t-1 to t: layers 106.., then 109, each ``(1, k*k, h, w, 2)`` absolute (y, x) locations on
     the feature grid (CPU); the payload does not change them, so none is propagated."""
-    features = embed_frames(model.eval(), frames, config)
+    model = model.eval()
+    return feature_sampling(model, embed_frames(model, frames, config))
+
+
+@torch.no_grad()
+def feature_sampling(model: RPMNet, features: Tensor) -> list[list[Tensor]]:
+    """:func:`model_sampling` from the frames' embeddings ``(T, 32, h, w)`` (already computed)."""
     payload = features.new_zeros(1, 1, *features.shape[-2:])
     return [[layer.cpu() for layer in model.match(features[t:t + 1], features[t - 1:t], payload,
                                                   return_sampling=True).sampling]
-            for t in range(1, len(frames))]
+            for t in range(1, len(features))]
 
 
 def zero_flows(frames: np.ndarray, config: PropagationConfig) -> np.ndarray:
