@@ -8,16 +8,19 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from torch import Tensor, nn
 
 from rpmbench import registry
 from rpmbench.cli import main
 from rpmbench.data.davis import read_jpeg
 from rpmbench.data.palette import read_palette_png
+from rpmbench.errors import ConfigError
 from rpmbench.experiments.cell import run_cell
 from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import load_grid_config
-from rpmbench.experiments.spec import Paths, Work
+from rpmbench.experiments.spec import CellSpec, DataChoice, Paths, Work
+from rpmbench.inference.propagate import PropagationConfig
 from rpmbench.models import RPMNet
 
 
@@ -50,7 +53,6 @@ def _one_pixel_down(target: Tensor, reference: Tensor) -> Tensor:
 def test_a_matching_kind_is_one_entry(register) -> None:
     """A registered kind builds its layers and adds its base flow, through the plan and the flows."""
     from rpmbench.inference.flows import model_flows
-    from rpmbench.inference.propagate import PropagationConfig
 
     register(registry.MatchingKind("pointwise", f"{__name__}:_pointwise_layer", f"{__name__}:_one_pixel_down",
                                    paper=False))
@@ -140,19 +142,24 @@ class _FlatSplit:
         return read_palette_png(self.annotation_paths(sequence)[0])
 
 
-def test_a_data_layout_is_one_entry(register, tiny: tuple[Path, Path], tmp_path: Path) -> None:
-    """The same sequences in a registered layout propagate and score as they do in DAVIS's."""
-    from rpmbench.evaluation import evaluate_results
-    from rpmbench.inference.propagate import PropagationConfig, propagate_dataset
-    from rpmbench.models import build_rpmnet
-
-    davis, _ = tiny
-    register(registry.DataLayout("flat", f"{__name__}:{_FlatSplit.__name__}"))
-    flat = tmp_path / "flat"
+def _flat_copy(davis: Path, flat: Path) -> Path:
+    """The val sequences of the DAVIS-layout root ``davis`` copied into :class:`_FlatSplit`'s layout at ``flat``."""
     for kind, suffix in (("JPEGImages", "jpg"), ("Annotations", "png")):
         for path in (davis / kind / "480p").glob(f"*/*.{suffix}"):
             (flat / "val" / path.parent.name).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, flat / "val" / path.parent.name / path.name)
+    return flat
+
+
+def test_a_data_layout_is_one_entry(register, tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    """The same sequences in a registered layout propagate and score as they do in DAVIS's."""
+    from rpmbench.evaluation import evaluate_results
+    from rpmbench.inference.propagate import propagate_dataset
+    from rpmbench.models import build_rpmnet
+
+    davis, _ = tiny
+    register(registry.DataLayout("flat", f"{__name__}:{_FlatSplit.__name__}"))
+    flat = _flat_copy(davis, tmp_path / "flat")
     model = build_rpmnet("resnet18", backend="reference")
     config = PropagationConfig()
     scores = {}
@@ -167,3 +174,26 @@ def test_a_data_layout_is_one_entry(register, tiny: tuple[Path, Path], tmp_path:
                               read_palette_png(tmp_path / "davis" / "predictions" / path)) for path in predicted)
     assert scores["flat"].global_metrics == scores["davis"].global_metrics
     assert scores["flat"].per_frame.equals(scores["davis"].per_frame)
+
+
+def test_a_data_layout_reaches_the_spine(register, tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    """A cell spec's data layout is read by run_cell: the same sequences score the same in either
+    layout; the default layout is left out of the spec's hash, an unknown one is a ConfigError."""
+    davis, _ = tiny
+    register(registry.DataLayout("flat", f"{__name__}:{_FlatSplit.__name__}"))
+    flat = _flat_copy(davis, tmp_path / "flat")
+    results = {}
+    for layout, root in (("flat", flat), ("davis", davis)):
+        spec = CellSpec("copy-previous", DataChoice(source="davis", layout=layout), PropagationConfig())
+        results[layout] = run_cell(spec, Paths(root, (), tmp_path / layout), Work(progress=False))
+    assert results["flat"]["metrics"] == results["davis"]["metrics"]
+    assert results["flat"]["per_frame"] == results["davis"]["per_frame"] and results["flat"]["per_frame"]["J"]
+    assert results["flat"]["config"]["data"]["layout"] == "flat" and "layout" not in results["davis"]["config"]["data"]
+    assert results["flat"]["config_hash"] != results["davis"]["config_hash"]
+    grid = _grid(baselines=["copy-previous"])
+    grid.data.source, grid.data.layout = "davis", "flat"
+    assert {spec.data.layout for spec in plan_grid(grid)} == {"flat"}
+    with pytest.raises(ConfigError, match="unknown data layout 'nested'; registered: davis, flat"):
+        DataChoice(source="davis", layout="nested")
+    with pytest.raises(ConfigError, match="built-in data set"):
+        DataChoice(layout="flat")

@@ -83,11 +83,11 @@ def _run_model(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
         propagation = dataclasses.replace(propagation, colour_space=trained_config.colour_space)
     phase(spec, work, "propagate")
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: propagate_dataset(
-        model, paths.davis_root, spec.data.split, out, propagation, progress=work.progress))
+        model, paths.davis_root, spec.data.split, out, propagation, progress=work.progress, layout=spec.data.layout))
     _write_overlays(spec, paths, work)
     phase(spec, work, "score")
     scores = _score(spec, paths)
-    height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale)
+    height, width = _frame_size(paths.davis_root, spec.data.split, propagation.scale, spec.data.layout)
     checkpoint = None if spec.snapshot == 0 else trained.checkpoint  # snapshot 0: built from the seed
     return {
         **_common(spec, scores, stats, checkpoint),
@@ -109,7 +109,7 @@ def _run_baseline(spec: CellSpec, paths: Paths, work: Work) -> dict[str, Any]:
     phase(spec, work, "propagate")
     stats = _propagate_once(paths.scratch / spec.stem, lambda out: run_baseline(
         spec.method.partition("@")[0], paths.davis_root, spec.data.split, out, spec.propagation,
-        progress=work.progress))
+        progress=work.progress, layout=spec.data.layout))
     _write_overlays(spec, paths, work)
     phase(spec, work, "score")
     return {**_common(spec, _score(spec, paths), stats), **_baseline_flow_metrics(spec, paths)}
@@ -166,7 +166,7 @@ def _write_overlays(spec: CellSpec, paths: Paths, work: Work) -> None:
     from rpmbench.viz.overlay import write_overlays
 
     write_overlays(paths.davis_root, spec.data.split, paths.scratch / spec.stem / "predictions",
-                   Path(work.overlays) / spec.method)
+                   Path(work.overlays) / spec.method, layout=spec.data.layout)
 
 
 def _propagate_once(work: Path, propagate: Callable[[Path], Any]) -> dict[str, float]:
@@ -186,7 +186,7 @@ def _score(spec: CellSpec, paths: Paths) -> Any:
 
     work = paths.scratch / spec.stem
     return evaluate_results(paths.davis_root, work / "predictions", split=spec.data.split,
-                            workers=1, output_dir=work / "scores", progress=False)
+                            workers=1, output_dir=work / "scores", progress=False, layout=spec.data.layout)
 
 
 def result_provenance(spec: CellSpec, checkpoint: Path | None = None) -> dict[str, Any]:
@@ -242,13 +242,14 @@ def per_frame_columns(per_frame: Any) -> dict[str, list[Any]]:
     }
 
 
-def _frame_size(davis_root: Path, split: str, scale: float) -> tuple[int, int]:
-    """(H, W) the network sees: the first frame of ``split`` resized by the propagation scale."""
+def _frame_size(davis_root: Path, split: str, scale: float, layout: str) -> tuple[int, int]:
+    """(H, W) the network sees: the first frame of ``split`` (read as ``layout``) resized by the
+    propagation scale."""
     from PIL import Image
 
     from rpmbench.data.layouts import open_split
 
-    dataset = open_split(davis_root, split)
+    dataset = open_split(davis_root, split, layout)
     with Image.open(dataset.frame_paths(dataset.sequences[0])[0]) as image:
         width, height = image.size
     return round(height * scale), round(width * scale)

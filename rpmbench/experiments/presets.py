@@ -59,6 +59,7 @@ class DataConfig:
     ``source: davis`` uses a DAVIS-2017 folder at ``davis_root``. Cells train on the root's
     ``train.davis_splits`` plus any extra roots in ``train_roots`` (YouTube-VOS, videos).
     ``davis_root`` and ``train_roots`` are where data lies on this machine: never hashed.
+    ``layout`` is the registered data layout ``davis_root``'s split is scored in (default ``davis``).
     """
 
     source: str = "builtin"
@@ -69,11 +70,12 @@ class DataConfig:
     split: str = "val"
     builtin_generator: str = "affine"
     train_roots: list[str] = field(default_factory=list)
+    layout: str = registry.DEFAULT_LAYOUT
 
     def choice(self) -> DataChoice:
         """The part that decides the numbers (hashed); ``davis_root`` is a machine path."""
         return DataChoice(self.source, self.builtin_size, self.builtin_seed, self.builtin_clips,
-                          self.split, self.builtin_generator)
+                          self.split, self.builtin_generator, self.layout)
 
 
 @dataclass

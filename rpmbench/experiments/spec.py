@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rpmbench import registry
 from rpmbench.errors import ConfigError, DataError
 from rpmbench.registry import PAPER_PROTOCOL
 
@@ -41,7 +42,8 @@ class DataChoice:
     ``source: builtin`` is rpmbench's offline data set (``builtin_generator``: ``affine`` or
     ``deform``, see :mod:`rpmbench.data.builtin`; ``builtin_size``, ``builtin_seed``), training
     also on its real video clips with ``builtin_clips``; ``source: davis`` is a DAVIS-2017 copy
-    whose folder is a :class:`Paths` entry.
+    whose folder is a :class:`Paths` entry. ``layout`` is the registered data layout
+    (:data:`rpmbench.registry.DATA_LAYOUTS`) the split is read in; the built-in set is DAVIS's.
     """
 
     source: str = "builtin"
@@ -50,6 +52,21 @@ class DataChoice:
     builtin_clips: bool = True
     split: str = "val"
     builtin_generator: str = "affine"
+    layout: str = registry.DEFAULT_LAYOUT
+
+    def __post_init__(self) -> None:
+        registry.data_layout(self.layout)  # ConfigError listing the registered layouts
+        if self.source == "builtin" and self.layout != registry.DEFAULT_LAYOUT:
+            raise ConfigError(f"data.layout {self.layout!r}: the built-in data set is in the "
+                              f"{registry.DEFAULT_LAYOUT!r} layout; use data.source=davis for a root in another")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The choice as plain data; ``layout`` is left out while it is the default (it was added
+        after results were committed, so every earlier result keeps its hash)."""
+        values = plain(dataclasses.asdict(self))
+        if self.layout == registry.DEFAULT_LAYOUT:
+            del values["layout"]
+        return values
 
     def describe(self) -> str:
         """One line naming the data set, e.g. ``rpmbench built-in 'small' (seed 0), val``."""
@@ -57,6 +74,8 @@ class DataChoice:
             clips = "; training also on its real video clips" if self.builtin_clips else ""
             return (f"rpmbench built-in '{self.builtin_generator}' set, size '{self.builtin_size}' "
                     f"(seed {self.builtin_seed}), {self.split}{clips}")
+        if self.layout != registry.DEFAULT_LAYOUT:
+            return f"{self.split} split in the {self.layout!r} layout"
         return f"DAVIS-2017 {self.split}"
 
 
@@ -102,7 +121,7 @@ class CellSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain JSON-able data (what the result file stores; no ``snapshot`` key when None)."""
-        values = plain(dataclasses.asdict(self))
+        values = {**plain(dataclasses.asdict(self)), "data": self.data.to_dict()}
         if self.snapshot is None:
             del values["snapshot"]
         defaults = type(self.propagation)()
@@ -129,7 +148,7 @@ class CellSpec:
         if self.train is None:
             return None
         model_id = self.method.partition("@")[0]
-        key = config_hash({"data": plain(dataclasses.asdict(self.data)),
+        key = config_hash({"data": self.data.to_dict(),
                            "train": plain(dataclasses.asdict(self.train))})
         return f"{model_id}-s{self.seed}-train-{key}"
 
@@ -190,9 +209,9 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
             raise DataError(f"{root}: DAVIS root not found; point rpmbench at your DAVIS-2017 copy "
                             f"with --set data.davis_root=/path/to/DAVIS (and --set "
                             "'data.train_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
-    open_split(root, data.split)  # validates the layout, raises DataError
+    open_split(root, data.split, data.layout)  # validates the layout, raises DataError
     for split in davis_splits:
-        open_split(root, split, first_frame_only=True)  # training reads the frames only
+        open_split(root, split, first_frame_only=True)  # training reads the frames only (of a DAVIS-layout root)
     for path in extra:
         if not Path(path).exists():
             raise DataError(f"training data root {path} does not exist; fix it with --set "

@@ -175,8 +175,9 @@ def baseline_masks(name: str, frames: np.ndarray, first_mask: np.ndarray,
 
 def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
                  results_dir: str | os.PathLike[str], config: PropagationConfig | None = None,
-                 progress: bool = True) -> PropagationStats:
-    """Write baseline ``name``'s predictions for ``split`` in the official results layout
+                 progress: bool = True, layout: str = registry.DEFAULT_LAYOUT) -> PropagationStats:
+    """Write baseline ``name``'s predictions for ``split`` (read as the registered ``layout``) in the
+    official results layout
     (``name`` is a registered baseline; a grid's ``baseline@protocol`` entry arrives here as the
     baseline's name with the protocol's settings already in ``config``)."""
     config = config or PropagationConfig()
@@ -188,6 +189,6 @@ def run_baseline(name: str, davis_root: str | os.PathLike[str], split: str,
                               "which only the built-in data sets store")
         return propagate_split(davis_root, split, results_dir, lambda frames, first, sequence: predict(
             frames, first, config, truth=lambda: read_sequence_flow(davis_root, sequence)), desc=name,
-            progress=progress)
+            progress=progress, layout=layout)
     return propagate_split(davis_root, split, results_dir, lambda frames, first, _: predict(frames, first, config),
-                           desc=name, progress=progress)
+                           desc=name, progress=progress, layout=layout)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from rpmbench import registry
 from rpmbench.data.davis import read_sequence_predictions
 from rpmbench.data.layouts import open_split
 from rpmbench.data.palette import davis_palette
@@ -67,13 +68,14 @@ def sheet_indices(frames: int, max_frames: int) -> list[int]:
 
 def write_overlays(davis_root: str | os.PathLike[str], split: str, results_dir: str | os.PathLike[str],
                    overlay_dir: str | os.PathLike[str], max_frames: int = 12, fps: float = 8.0,
-                   alpha: float = 0.5) -> list[Path]:
+                   alpha: float = 0.5, layout: str = registry.DEFAULT_LAYOUT) -> list[Path]:
     """Write ``<overlay_dir>/<sequence>.png`` (contact sheet) and ``.gif`` (animation) for every
-    sequence of ``split`` predicted in ``results_dir``; returns the written paths."""
+    sequence of ``split`` (read as the registered ``layout``) predicted in ``results_dir``; returns
+    the written paths."""
     if max_frames < 1 or fps <= 0 or not 0 <= alpha <= 1:
         raise ValueError(f"write_overlays: need max_frames >= 1, fps > 0, 0 <= alpha <= 1; got "
                          f"{max_frames}, {fps}, {alpha}")
-    dataset = open_split(davis_root, split, first_frame_only=True)  # frames and predictions only
+    dataset = open_split(davis_root, split, layout, first_frame_only=True)  # frames and predictions only
     overlay_dir = Path(overlay_dir)
     overlay_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -192,5 +192,5 @@ def spec_panels(spec: CellSpec, paths: Paths, work: Work, sequences: Sequence[st
     model, trained_config, _ = trained_model(spec, paths, work)
     colour_space = spec.propagation.colour_space or trained_config.colour_space
     propagation = dataclasses.replace(spec.propagation, colour_space=colour_space, scale=1.0)
-    return model_panels(model, propagation, paths.davis_root, sequences, columns, spec.data.split,
-                        object_id=object_id)
+    return model_panels(model, propagation, paths.davis_root, sequences, columns, spec.data.split, spec.data.layout,
+                        object_id)
