@@ -145,7 +145,6 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], data_roots: Sequ
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     sequences = discover_sequences([str(root) for root in data_roots], config.davis_splits, config.short_side)
-    device = torch.device(config.device)
 
     model, optimiser, scheduler = build_training(config)
     start, seconds, loss_value = 0, 0.0, math.nan

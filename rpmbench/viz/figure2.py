@@ -14,7 +14,6 @@ Command (the committed ``results/figures/figure2.png``)::
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -154,8 +153,3 @@ def plot_figure2(panels: Sequence[SequencePanel]) -> Figure:
     figure.tight_layout()
     return figure
 
-
-if __name__ == "__main__":
-    from rpmbench.cli import main
-
-    sys.exit(main(["figure2", *sys.argv[1:]]))
