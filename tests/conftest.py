@@ -51,3 +51,18 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = write_davis(tmp_path_factory.mktemp("davis"), {f"s{i}": moving_ellipses(rng, 6, 40, 56, 2) for i in range(3)})
     (folder / "ImageSets" / "2017" / "train.txt").write_text("s0\ns1\n")
     return folder
+
+
+@pytest.fixture
+def moving_model() -> Any:
+    """An untrained ResNet-18 RPM-Net (reference backend, eval mode) whose matching layers are
+    perturbed (seed 0), so its offsets and flow are non-zero."""
+    from rpmbench.models import build_rpmnet
+
+    torch.manual_seed(0)
+    model = build_rpmnet("resnet18", backend="reference").eval()
+    with torch.no_grad():
+        for parameter in model.matching.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    return model
+

@@ -19,7 +19,6 @@ from rpmbench.experiments.studies.figure2 import (
     target_pixel,
 )
 from rpmbench.inference.propagate import PropagationConfig, propagate_sequence
-from rpmbench.models import build_rpmnet
 
 
 def test_pca_of_rank_one_features_varies_only_along_the_first_component() -> None:
@@ -89,13 +88,9 @@ def test_on_object_checks_the_target_pixel_against_the_masks() -> None:
     assert on_object(targets, annotations, 2) == [False, False, False]
 
 
-def test_a_panel_draws_where_propagation_samples_for_the_carried_target() -> None:
+def test_a_panel_draws_where_propagation_samples_for_the_carried_target(moving_model) -> None:
     """The panel's points are the propagation's own sampling locations at the carried target's pixel."""
-    torch.manual_seed(0)
-    model = build_rpmnet("resnet18", backend="reference").eval()
-    with torch.no_grad():
-        for parameter in model.matching.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))  # non-zero offsets and flow
+    model = moving_model
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
     annotations = np.zeros((4, 32, 48), np.uint8)

@@ -98,15 +98,11 @@ def test_baselines_layout_and_copy_first_by_hand(tmp_path: Path) -> None:
     assert scores["J"].tolist() == [1.0, 0.0]
 
 
-def test_model_sampling_is_where_propagation_samples() -> None:
+def test_model_sampling_is_where_propagation_samples(moving_model) -> None:
     """The offsets study's sampling locations are those the paper's propagation uses, payload aside."""
     from rpmbench.inference.flows import model_sampling
 
-    torch.manual_seed(0)
-    model = build_rpmnet("resnet18", backend="reference").eval()
-    with torch.no_grad():
-        for parameter in model.matching.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))  # non-zero offsets and flow
+    model = moving_model
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (3, 32, 48, 3), dtype=np.uint8)
     first = np.zeros((32, 48), np.uint8)
