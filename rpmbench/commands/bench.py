@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up, data loader) into runs/benchmarks/"
+HELP = "measure speed (deform conv, scoring, training, inference, evaluate start-up, data loader, threads) into runs/benchmarks/"
 DESCRIPTION = """\
 Time one part of the pipeline with warm-up and the median of repeats, side by side with a peer
 where one exists, and write a JSON file (device, library versions, timings, ratios) under
@@ -20,6 +20,7 @@ examples:
   python -m rpmbench bench infer --backbones resnet101 --device cuda
   python -m rpmbench bench evaluate-startup       # evaluate's start-up: no torch import
   python -m rpmbench bench loader --workers 1 2   # the paper preset's crop pairs/s per CPU worker
+  python -m rpmbench bench threads                # step time per thread count, alone and beside another job
 """
 
 # Benchmark name -> module with HELP, DESCRIPTION, add_arguments(parser) and run(args).
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, str] = {
     "infer": "rpmbench.bench.infer",
     "evaluate-startup": "rpmbench.bench.startup",
     "loader": "rpmbench.bench.loader",
+    "threads": "rpmbench.bench.threads",
 }
 
 

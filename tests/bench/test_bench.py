@@ -65,3 +65,15 @@ def test_bench_loader_times_the_paper_presets_crops_per_worker(tmp_path: Path) -
     frames = write_synthetic_frames(tmp_path / "frames", 1, 2, (480, 854))
     sequence, = discover_sequences([frames], ["train"], 480)
     assert len(sequence) == 2 and sequence.frame(1, 480).shape == (480, 854, 3)
+
+
+def test_bench_threads_times_each_count_alone_and_beside_a_competitor(tmp_path: Path) -> None:
+    """At toy size; the competitor is a spawned process running training steps until stopped."""
+    assert main(["bench", "threads", "--threads", "1", "--competitors", "1", "--crop", "32", "--batch", "1",
+                 "--repeats", "1", "--output-dir", str(tmp_path)]) == 0
+    payload = json.loads((tmp_path / "threads-cpu.json").read_text())
+    assert [(row["load"], row["threads"]) for row in payload["results"]] == [
+        ("alone", 1), ("beside 1 competing job(s)", 1)]
+    assert payload["results"][0]["slowdown_vs_alone"] == 1.0
+    assert all(row["median_s"] > 0 and row["samples_per_s"] > 0 for row in payload["results"])
+    assert payload["usable_cpus"] >= 1 and "processor" in json.dumps(payload)
