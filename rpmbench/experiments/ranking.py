@@ -21,6 +21,13 @@ from typing import Any
 
 import numpy as np
 
+#: Table 2's orderings of the matching modules, (better, worse) as the paper's rows order them on
+#: every backbone: deformable-3 > standard-3 > standard-5 and the dilated rows > standard-1.
+PAPER_ORDERINGS: tuple[tuple[str, str], ...] = (
+    ("deformable-l3", "standard-l3"), ("standard-l3", "standard-l5"), ("standard-l3", "dilated-d3-l3"),
+    ("standard-l3", "dilated-d6-l3"), ("standard-l3", "dilated-d9-l3"), ("dilated-d3-l3", "standard-l1"),
+    ("dilated-d6-l3", "standard-l1"), ("dilated-d9-l3", "standard-l1"))
+
 #: Bootstrap draws and their seed (the intervals are deterministic).
 DRAWS = 4000
 BOOTSTRAP_SEED = 0
@@ -136,4 +143,30 @@ def ranking_lines(results: Sequence[Mapping[str, Any]], rows: Sequence[str], bac
             lines.append(f"| {backbone} | {row} | {_text(jf, ' points')} | {_text(epe, ' px')} | "
                          f"{_verdict(jf, reference, row)} |")
     return lines if len(lines) > 2 else []
+
+
+def ordering_lines(results: Sequence[Mapping[str, Any]], backbones: Sequence[str],
+                   orderings: Sequence[tuple[str, str]] = PAPER_ORDERINGS) -> list[str]:
+    """Markdown: each of the paper's orderings ``better > worse`` whose two rows were run, per
+    backbone, with the paired J&F difference worse minus better and whether it holds, is reversed
+    or cannot be resolved; empty where no ordering has two common seeds."""
+    lines = []
+    for backbone in backbones:
+        for better, worse in orderings:
+            data = jf_differences(results, f"{backbone}-{better}", f"{backbone}-{worse}")
+            if data is not None and data[0].shape[0] >= 2:
+                jf = bootstrap(*data)
+                lines.append(f"| {backbone} | {better} > {worse} | {_text(jf, ' points')} | {_ordering_verdict(jf)} |")
+    if not lines:
+        return []
+    return ["", "The paper's orderings (Table 2), each by the same paired bootstrap: J&F of the second row "
+            "minus the first; it holds where the interval lies below 0.", "",
+            "| backbone | the paper's ordering | J&F, second minus first (%) [95% CI] | here |",
+            "|:--|:--|:-:|:--|", *lines]
+
+
+def _ordering_verdict(jf: PairedDifference) -> str:
+    if not jf.resolved:
+        return "cannot resolve (the interval includes 0)"
+    return "holds" if jf.mean < 0 else "**reversed**"
 

@@ -16,7 +16,7 @@ from rpmbench.experiments.cell import RunContext, group_jobs
 from rpmbench.experiments.executors import ExecutorOptions, execute
 from rpmbench.experiments.plan import grid_work, plan_grid
 from rpmbench.experiments.presets import GridConfig
-from rpmbench.experiments.ranking import ranking_lines
+from rpmbench.experiments.ranking import ordering_lines, ranking_lines
 from rpmbench.experiments.reference import environment_notes, read_results, reference_comparison
 from rpmbench.experiments.spec import CellSpec, Paths, resolve_paths
 from rpmbench.experiments.store import RunStore
@@ -112,7 +112,8 @@ def _run_locked(grid: GridConfig, store: RunStore, paths: Paths, all_specs: Sequ
     variants = [*grid.rows, *(entry for entry in grid.beyond if "@" not in entry)]
     context_table = table_context(grid, environment_notes(results, reference, grid.run),
                                   reference_comparison(results, reference),
-                                  ranking_lines(results, variants, grid.backbones))
+                                  [*ranking_lines(results, variants, grid.backbones),
+                                   *ordering_lines(results, grid.backbones)])
     table = summarise(results, context_table, paper_table2())
     markdown = to_markdown(table, context_table)
     store.publish_text(store.root / "table2.csv", to_csv(table))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rpmbench.experiments.ranking import bootstrap, epe_differences, jf_differences, ranking_lines
+from rpmbench.experiments.ranking import bootstrap, epe_differences, jf_differences, ordering_lines, ranking_lines
 
 
 def _result(cell: str, seed: int, objects: dict[str, float], epe: dict[str, float] | None = None) -> dict:
@@ -70,3 +70,23 @@ def test_one_seed_gives_no_verdict() -> None:
     (line,) = ranking_lines(results, ["deformable-l3", "standard-l3"], ["resnet18"])[2:]
     assert "n = 1 x 10" in line and line.endswith("| no verdict: one seed (its interval resamples sequences only, "
                                                   "not the seed spread) |")
+
+
+def test_orderings_say_which_hold_which_are_reversed_and_which_cannot_be_resolved() -> None:
+    objects = {f"q{i}_1": 0.5 for i in range(10)}
+    rng = np.random.default_rng(0)
+
+    def shifted(by: float, noise: float = 0.0) -> dict[str, float]:
+        return {name: value + by + noise * rng.normal() for name, value in objects.items()}
+
+    rows = {"deformable-l3": shifted(0.0), "standard-l3": shifted(0.0, noise=0.05),  # unresolved
+            "dilated-d3-l3": shifted(-0.1), "standard-l1": shifted(0.05)}  # d3 below standard-l1: reversed
+    results = [_result(f"resnet18-{row}", seed, values) for seed in range(2) for row, values in rows.items()]
+    lines = ordering_lines(results, ["resnet18"])
+    verdicts = {line.split(" | ")[1]: line.rsplit(" | ", 1)[1] for line in lines if line.startswith("| resnet18")}
+    assert verdicts["deformable-l3 > standard-l3"] == "cannot resolve (the interval includes 0) |"
+    assert verdicts["standard-l3 > dilated-d3-l3"] == "holds |"
+    assert verdicts["dilated-d3-l3 > standard-l1"] == "**reversed** |"
+    assert "standard-l3 > standard-l5" not in verdicts  # not run: left out
+    assert ordering_lines(results[:4], ["resnet18"]) == []  # one seed: no verdict
+
