@@ -209,7 +209,8 @@ def plot_reach(table: pd.DataFrame, path: Path) -> None:
     error_axis.set_yscale("log", base=2)
     error_axis.set_ylabel("mean end-point error (feature pixels)")
     share_axis.axhline(REACH_RATIO, linestyle=":", color="grey")
-    share_axis.set_ylabel("share of the motion followed (1 - EPE / motion)")
+    share_axis.set_ylim(max(-1.0, share_axis.get_ylim()[0]), 1.05)  # far below 0 only says "worse than zero flow"
+    share_axis.set_ylabel("share of the motion followed (1 - EPE / motion; axis cut at -1)")
     for axis in (error_axis, share_axis):
         axis.set_xscale("log", base=2)
         axis.set_xlabel("motion (feature pixels = image pixels / 4)")
