@@ -26,12 +26,14 @@ TOY = ["--no-progress", "--set", "model.backbone=resnet18", "--set", "model.back
        "--set", "short_side=null", "--set", "crop_size=32", "--set", "batch_size=2", "--set", "seed=3",
        "--checkpoint-every", "100", "--set", "steps=5"]
 
-# Runs `python -m rpmbench ARGS`, sending the process SIGNAL during training step STEP (1-based).
+# Runs `python -m rpmbench ARGS`, sending the process SIGNAL during training step STEP (1-based). A
+# background job starts with SIGINT ignored (and Python then keeps it so); Ctrl-C reaches a terminal's.
 SELF_SIGNAL = """\
 import os, signal, sys
 from rpmbench.cli import main
 from rpmbench.training import loop
 signum, step = getattr(signal, sys.argv[1]), int(sys.argv[2])
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when run as a background job
 original, calls = loop.training_step, []
 def signalling_step(*args, **kwargs):
     calls.append(1)
