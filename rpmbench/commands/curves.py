@@ -27,14 +27,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rpmbench.experiments.presets import DEFAULT_PRESET, PRESETS
+    from rpmbench.commands.grid_options import add_grid_options
 
-    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
-                        help=f"grid preset giving data, recipe and baselines (default: {DEFAULT_PRESET})")
-    parser.add_argument("--config", action="append", default=[], metavar="FILE",
-                        help="YAML file of grid settings (repeatable), as for run-grid")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a grid setting, e.g. --set train.loss=l1")
+    add_grid_options(parser, gives="data, recipe and baselines")
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
                         help="registered matching variants (deformable-l3, standard-l1, corr-l3, ...)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -49,11 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.experiments.overrides import parse_assignment
-    from rpmbench.experiments.presets import load_grid_config
+    from rpmbench.commands.grid_options import grid_from_options
     from rpmbench.experiments.studies.curves import learning_curves
 
-    grid = load_grid_config(args.preset, args.config, dict(parse_assignment(text) for text in args.set))
+    grid = grid_from_options(args)
     table = learning_curves(grid, args.variants, args.seeds, args.steps, args.run_dir, args.out,
                             progress=not args.no_progress, train_missing=not args.no_train)
     stats = table[table["method"].isin(args.variants)].groupby(["method", "step"], sort=False)["J&F-Mean"]

@@ -22,14 +22,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rpmbench.experiments.presets import DEFAULT_PRESET, PRESETS
+    from rpmbench.commands.grid_options import add_grid_options
 
-    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
-                        help=f"grid preset giving data and recipe (default: {DEFAULT_PRESET})")
-    parser.add_argument("--config", action="append", default=[], metavar="FILE",
-                        help="YAML file of grid settings (repeatable), as for run-grid")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a grid setting, as for run-grid")
+    add_grid_options(parser, gives="data and recipe")
     parser.add_argument("--variants", nargs="+", default=["deformable-l3", "standard-l3"],
                         help="registered matching variants (default: deformable-l3 standard-l3)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -47,13 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from rpmbench.experiments.overrides import parse_assignment
-    from rpmbench.experiments.presets import load_grid_config
+    from rpmbench.commands.grid_options import grid_from_options
     from rpmbench.experiments.studies.offsets import offsets_study
     from rpmbench.viz.offsets import to_markdown
 
     torch.use_deterministic_algorithms(True)
-    grid = load_grid_config(args.preset, args.config, dict(parse_assignment(text) for text in args.set))
+    grid = grid_from_options(args)
     table = offsets_study(grid, args.variants, args.seeds, args.steps or [grid.train.steps], args.run_dir,
                           args.out, args.area_tolerance, progress=not args.no_progress)
     print(to_markdown(table), end="")

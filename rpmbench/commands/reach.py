@@ -29,14 +29,9 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rpmbench.experiments.presets import PRESETS
+    from rpmbench.commands.grid_options import add_grid_options
 
-    parser.add_argument("--preset", choices=PRESETS, default="ranking",
-                        help="grid preset giving the models (rows, seeds, recipe, data); default: ranking")
-    parser.add_argument("--config", action="append", default=[], metavar="FILE",
-                        help="YAML file of grid settings (repeatable), as for run-grid")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a grid setting, as for run-grid")
+    add_grid_options(parser, gives="the models (rows, seeds, recipe, data)", default="ranking")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per variant (default: the preset's)")
     parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
                         help="only these models (glob on the cell name, e.g. 'resnet18-deformable-*')")
@@ -50,14 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpmbench.experiments.overrides import parse_assignment
-    from rpmbench.experiments.presets import load_grid_config
+    from rpmbench.commands.grid_options import grid_from_options
     from rpmbench.experiments.studies.reach import reach_sweep, summarise_reach
 
-    overrides = dict(parse_assignment(text) for text in args.set)
-    if args.seeds is not None:
-        overrides["seeds"] = args.seeds
-    grid = load_grid_config(args.preset, args.config, overrides)
+    grid = grid_from_options(args, **({"seeds": args.seeds} if args.seeds is not None else {}))
     run_dir = args.run_dir or Path("results/runs") / grid.run
     table = reach_sweep(grid, run_dir, args.out, args.only, threads=args.threads,
                         progress=not args.no_progress, snapshot=args.snapshot)
