@@ -121,9 +121,23 @@ def test_protocols_preset_is_one_training_run_per_seed_propagated_every_way() ->
         assert ours[1].propagation.warp_resolution == "frame" and ours[0].propagation.warp_resolution == "feature"
     baselines = {spec.method: spec for spec in specs if spec.train is None}
     memory_protocols = [p for p in protocols if p not in ("flow", "flow-frame", "fusion", "pixels")]
-    assert list(baselines) == ["copy-first", "copy-previous", "optical-flow", "optical-flow@flow-frame", "pixels",
+    assert list(baselines) == ["copy-first", "copy-previous", "optical-flow", "optical-flow@flow-frame",
+                               "oracle-flow", "oracle-flow@flow-frame", "pixels",
                                *(f"pixels@{p}" for p in memory_protocols)]
     assert baselines["optical-flow@flow-frame"].propagation.warp_resolution == "frame"
+
+
+def test_protocols_preset_trains_the_rankings_deformable_runs() -> None:
+    """The protocols study reuses the ranking's deformable-l3 training runs (same data and recipe)."""
+    from rpmbench.experiments.plan import plan_grid
+    from rpmbench.experiments.presets import load_grid_config
+
+    def training_stems(preset: str) -> set[str]:
+        specs = plan_grid(load_grid_config(preset, overrides={"seeds": 3}), only=["resnet18-deformable-l3*"])
+        return {spec.training_stem for spec in specs if spec.training_stem}
+
+    assert len(training_stems("protocols")) == 3
+    assert training_stems("protocols") == training_stems("ranking")
 
 
 def test_a_baseline_under_a_protocol_runs_through_the_spine(tiny: tuple[Path, Path], tmp_path: Path) -> None:
