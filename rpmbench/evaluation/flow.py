@@ -24,6 +24,7 @@ import numpy as np
 from rpmbench.data.davis import VOID_ID
 from rpmbench.data.flow import FEATURE_STRIDE, FLOW_DIR, read_sequence_flow
 from rpmbench.data.layouts import open_split
+from rpmbench.registry import DEFAULT_LAYOUT
 
 #: Bin edges of the true motion, in feature pixels (lower edge inclusive).
 MOTION_BINS: tuple[float, ...] = (0.0, 1.0, 3.0, 6.0, 12.0, math.inf)
@@ -85,10 +86,11 @@ def summarise_errors(errors: np.ndarray, magnitudes: np.ndarray) -> dict[str, ob
 
 
 def score_flow(root: str | os.PathLike[str], split: str,
-               predict: Callable[[np.ndarray], np.ndarray]) -> dict[str, object]:
+               predict: Callable[[np.ndarray], np.ndarray], layout: str = DEFAULT_LAYOUT) -> dict[str, object]:
     """Flow metrics of ``predict(frames (T, H, W, 3) uint8) -> (T-1, H, W, 2)`` backward flows
-    (dx, dy, image pixels, frame t -> t-1) over every sequence of ``split``."""
-    dataset = open_split(root, split)
+    (dx, dy, image pixels, frame t -> t-1) over every sequence of ``split`` (read as ``layout``; the
+    ground truth lies under ``root``'s ``Flow``/``FlowValid`` folders)."""
+    dataset = open_split(root, split, layout)
     errors, magnitudes, per_sequence = [], [], {}
     for sequence in dataset.sequences:
         frames, masks = dataset.read_frames(sequence), dataset.read_annotations(sequence)

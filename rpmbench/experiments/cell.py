@@ -59,7 +59,8 @@ def trained_model(spec: CellSpec, paths: Paths, work: Work) -> tuple[Any, Any, A
         execution = dataclasses.replace(execution, keep_checkpoints_at=tuple(
             sorted({*execution.keep_checkpoints_at, spec.snapshot})))
     run_dir = paths.scratch / str(spec.training_stem) / "train"
-    trained = train(config, run_dir, paths.train_roots, execution, resume=True, progress=work.progress)
+    trained = train(config, run_dir, paths.train_roots, execution, resume=True, progress=work.progress,
+                    layouts={paths.davis_root: spec.data.layout})
     if spec.snapshot is None:
         return (*load_checkpoint_model(trained.checkpoint), trained)
     if spec.snapshot == 0:
@@ -125,16 +126,18 @@ def _model_flow_metrics(spec: CellSpec, paths: Paths, model: Any, propagation: A
 
     if not (has_ground_truth_flow(paths.davis_root) and registry.warps_by_flow(spec.protocol)):
         return {}
+    layout = spec.data.layout
     metrics: dict[str, Any] = {"flow_metrics": score_flow(paths.davis_root, spec.data.split,
-                                                          lambda frames: model_flows(model, frames, propagation))}
+                                                          lambda frames: model_flows(model, frames, propagation), layout)}
     if propagation.scale == 1:
         from rpmbench.experiments.objective import photometric_losses
 
         metrics["photometric_loss"] = photometric_losses(model, spec.train, paths.davis_root, spec.data.split,
-                                                         propagation)
+                                                         propagation, layout)
     if model.matching.has_base_flow:
         metrics["base_flow_metrics"] = score_flow(
-            paths.davis_root, spec.data.split, lambda frames: model_flows(model, frames, propagation, base_only=True))
+            paths.davis_root, spec.data.split, lambda frames: model_flows(model, frames, propagation, base_only=True),
+            layout)
     return metrics
 
 
@@ -147,7 +150,8 @@ def _baseline_flow_metrics(spec: CellSpec, paths: Paths) -> dict[str, Any]:
     if entry.flows is None or not has_ground_truth_flow(paths.davis_root):
         return {}
     flows = registry.resolve(entry.flows)
-    return {"flow_metrics": score_flow(paths.davis_root, spec.data.split, lambda frames: flows(frames, spec.propagation))}
+    return {"flow_metrics": score_flow(paths.davis_root, spec.data.split, lambda frames: flows(frames, spec.propagation),
+                                       spec.data.layout)}
 
 
 def phase(spec: CellSpec, work: Work, name: str) -> None:

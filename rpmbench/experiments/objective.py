@@ -16,18 +16,20 @@ from rpmbench.data.layouts import open_split
 from rpmbench.inference.baselines import truth_on_grid
 from rpmbench.inference.propagate import PropagationConfig, embed_frames
 from rpmbench.models import RPMNet
+from rpmbench.registry import DEFAULT_LAYOUT
 from rpmbench.training.config import TrainConfig
 from rpmbench.training.loop import reconstruction_loss
 
 
 @torch.no_grad()
 def photometric_losses(model: RPMNet, recipe: TrainConfig, root: str | os.PathLike[str], split: str,
-                       propagation: PropagationConfig) -> dict[str, float | int]:
+                       propagation: PropagationConfig, layout: str = DEFAULT_LAYOUT) -> dict[str, float | int]:
     """Mean training loss over every consecutive pair of ``split`` (frame t-1 warped to t) for the
     model's flow (``learned``), the ground-truth flow averaged onto the H/4 grid (``truth``) and
-    zero flow (``zero``). Needs ground-truth flow (the built-in sets); frames at scale 1."""
+    zero flow (``zero``). Needs ground-truth flow (the built-in sets); frames at scale 1; ``split``
+    is read as ``layout``."""
     model = model.eval()
-    dataset = open_split(root, split)
+    dataset = open_split(root, split, layout)
     sums = {"learned": 0.0, "truth": 0.0, "zero": 0.0}
     pairs = 0
     for sequence in dataset.sequences:

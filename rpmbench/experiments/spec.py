@@ -211,7 +211,7 @@ def resolve_paths(data: DataChoice, davis_root: str | None, extra_roots: tuple[s
                             "'data.train_roots=[/path/to/youtube-vos/train]' for YouTube-VOS)")
     open_split(root, data.split, data.layout)  # validates the layout, raises DataError
     for split in davis_splits:
-        open_split(root, split, first_frame_only=True)  # training reads the frames only (of a DAVIS-layout root)
+        open_split(root, split, data.layout, first_frame_only=True)  # training reads the frames only
     for path in extra:
         if not Path(path).exists():
             raise DataError(f"training data root {path} does not exist; fix it with --set "

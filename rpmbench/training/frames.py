@@ -5,7 +5,8 @@ Sources, found under each ``data_roots`` entry:
 - a video file (``.mp4``, ...), decoded once with PyAV and kept in memory (resized), one sequence
   per shot: shot cuts (:func:`rpmbench.data.sources.detect_cuts`) split it, so no pair of frames
   spans a cut;
-- a DAVIS-2017 root (``ImageSets/2017`` present): the JPEG folders of the chosen splits;
+- a labelled root: the frames of the chosen splits, read as the root's entry in ``layouts`` (any
+  registered data layout) or, without one, as DAVIS-2017 when ``ImageSets/2017`` is present;
 - a YouTube-VOS-style root: ``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``.
 
 JPEG frames are read lazily. Sample ``i`` of step ``s`` depends only on ``(seed, s, i)``, so a
@@ -15,6 +16,7 @@ resumed run sees exactly the batches an uninterrupted one would.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from rpmbench.data.layouts import open_split
 from rpmbench.data.sources import detect_cuts
 from rpmbench.data.video import VIDEO_SUFFIXES, read_video
 from rpmbench.errors import DataError
+from rpmbench.registry import DEFAULT_LAYOUT
 
 
 def _resize(frame: np.ndarray, short_side: int | None) -> np.ndarray:
@@ -62,9 +65,11 @@ def _jpeg_folders(root: Path) -> list[Path]:
     return sorted(folder for folder in base.iterdir() if folder.is_dir() and any(folder.glob("*.jpg")))
 
 
-def discover_sequences(roots: list[str | os.PathLike[str]], davis_splits: list[str],
-                       short_side: int | None) -> list[FrameSequence]:
-    """All frame sequences under ``roots`` with at least two frames (see the module docstring)."""
+def discover_sequences(roots: list[str | os.PathLike[str]], davis_splits: list[str], short_side: int | None,
+                       layouts: Mapping[str | os.PathLike[str], str] | None = None) -> list[FrameSequence]:
+    """All frame sequences under ``roots`` with at least two frames (see the module docstring);
+    ``layouts`` maps a labelled root to the registered layout its ``davis_splits`` are read as."""
+    layout_of = {Path(root): layout for root, layout in (layouts or {}).items()}
     sequences: list[FrameSequence] = []
     for entry in map(Path, roots):
         if entry.is_file() and entry.suffix.lower() in VIDEO_SUFFIXES:
@@ -73,9 +78,9 @@ def discover_sequences(roots: list[str | os.PathLike[str]], davis_splits: list[s
             sequences += [FrameSequence(f"{entry.stem}#shot{k}" if len(bounds) > 2 else entry.stem,
                                         frames=frames[start:end])
                           for k, (start, end) in enumerate(zip(bounds[:-1], bounds[1:]))]
-        elif (entry / "ImageSets" / "2017").is_dir():
+        elif entry in layout_of or (entry / "ImageSets" / "2017").is_dir():
             for split in davis_splits:
-                dataset = open_split(entry, split, first_frame_only=True)  # frames only
+                dataset = open_split(entry, split, layout_of.get(entry, DEFAULT_LAYOUT), first_frame_only=True)
                 sequences += [FrameSequence(f"{entry.name}/{seq}", paths=dataset.frame_paths(seq))
                               for seq in dataset.sequences]
         elif entry.is_dir():

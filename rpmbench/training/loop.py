@@ -9,7 +9,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -125,11 +125,13 @@ def training_step(model: RPMNet, reference: Tensor, target: Tensor, config: Trai
 
 
 def train(config: TrainConfig, run_dir: str | os.PathLike[str], data_roots: Sequence[str | os.PathLike[str]],
-          execution: TrainExecution = TrainExecution(), resume: bool = False, progress: bool = True) -> TrainResult:
+          execution: TrainExecution = TrainExecution(), resume: bool = False, progress: bool = True,
+          layouts: Mapping[str | os.PathLike[str], str] | None = None) -> TrainResult:
     """Train ``config`` in ``run_dir`` (``checkpoint.pt``, ``log.jsonl``, ``config.json``) on the
-    unlabelled video of ``data_roots``: DAVIS-layout roots (frames of ``config.davis_splits``),
-    YouTube-VOS-style roots (``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``) and
-    video files (``.mp4`` ...). ``execution`` says how the run is fed and checkpointed.
+    unlabelled video of ``data_roots``: labelled roots (frames of ``config.davis_splits``; read as
+    their ``layouts`` entry, DAVIS-2017's when they have none), YouTube-VOS-style roots
+    (``<root>/JPEGImages/<video>/*.jpg`` or ``<root>/<video>/*.jpg``) and video files (``.mp4`` ...).
+    ``execution`` says how the run is fed and checkpointed.
 
     With ``resume`` and an existing checkpoint, training continues from it and reproduces the
     uninterrupted run exactly on CPU. A NaN or infinite loss raises
@@ -144,7 +146,8 @@ def train(config: TrainConfig, run_dir: str | os.PathLike[str], data_roots: Sequ
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run_dir / CHECKPOINT_NAME
-    sequences = discover_sequences([str(root) for root in data_roots], config.davis_splits, config.short_side)
+    sequences = discover_sequences([str(root) for root in data_roots], config.davis_splits, config.short_side,
+                                   layouts)
 
     model, optimiser, scheduler = build_training(config)
     start, seconds, loss_value = 0, 0.0, math.nan

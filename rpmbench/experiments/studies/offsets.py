@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from rpmbench import registry
 from rpmbench.atomic import atomic_path, atomic_write_json
 from rpmbench.data.flow import FEATURE_STRIDE
 from rpmbench.experiments.presets import GridConfig
@@ -104,14 +105,14 @@ def correspondence_errors(warp: Tensor, previous: np.ndarray, current: np.ndarra
 
 
 def measure_model(model: Any, propagation: Any, root: str | Path, split: str,
-                  area_tolerance: float = 0.2) -> list[dict[str, object]]:
+                  area_tolerance: float = 0.2, layout: str = registry.DEFAULT_LAYOUT) -> list[dict[str, object]]:
     """Rows ``{layer, measure, mean_px, p90_px, count}`` of ``model`` over ``split`` of ``root``:
     each deformable layer's offset magnitudes, then layer 109's and zero flow's distances to the
     true correspondence (sampling locations from :func:`rpmbench.inference.flows.model_sampling`)."""
     from rpmbench.data.layouts import open_split
     from rpmbench.inference.flows import model_sampling
 
-    dataset = open_split(root, split)
+    dataset = open_split(root, split, layout)
     deformable = [index for index, conv in enumerate(model.matching.convs) if isinstance(conv, DeformConv2dPack)]
     offsets: dict[int, list[Tensor]] = {index: [] for index in deformable}
     learned, zero = [], []
@@ -143,7 +144,8 @@ def _measure_spec(spec: CellSpec, paths: Paths, work: Work, area_tolerance: floa
     model, trained_config, _ = trained_model(spec, paths, work)
     colour_space = spec.propagation.colour_space or trained_config.colour_space
     propagation = dataclasses.replace(spec.propagation, colour_space=colour_space, scale=1.0)
-    return measure_model(model.eval(), propagation, paths.davis_root, spec.data.split, area_tolerance)
+    return measure_model(model.eval(), propagation, paths.davis_root, spec.data.split, area_tolerance,
+                         spec.data.layout)
 
 
 def _cached(path: Path, measure: Callable[[], list[dict[str, object]]]) -> list[dict[str, object]]:
