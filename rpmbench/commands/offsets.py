@@ -10,7 +10,8 @@ DESCRIPTION = """\
 For each matching variant and seed of a grid preset's recipe (its first backbone and its data),
 measures over every frame pair of the val split the learned offset of every deformable layer's
 taps and the distance from where layer 109 samples to the true correspondence (from the masks'
-centroid motion), beside zero flow's, with the model's val J&F from its cell result. The models
+centroid motion), beside zero flow's, with the model's val J&F from its cell result and, on a set
+with ground-truth flow (the built-in sets), layer 109's exact end-point error from it. The models
 are cell specs through the grid's spine: one training run per variant and seed to the largest of
 --steps, the other steps its snapshots. Results and measurements are cached under --run-dir, so a
 rerun neither retrains nor remeasures. Writes <out>.csv and <out>.md (distances in image pixels).

@@ -100,3 +100,33 @@ def test_untrained_snapshots_measure_zero_offsets_and_zero_flow_end_to_end(root:
                  "--seeds", "4", "--steps", "0", "1", "--run-dir", str(tmp_path / "run"), "--out", str(out), "--no-progress"]) == 0
     assert len(measured) == 4 and [path.stat().st_mtime_ns for path in measured] == stamps
     pd.testing.assert_frame_equal(pd.read_csv(out.with_suffix(".csv")), table)
+
+
+def test_a_set_with_ground_truth_flow_adds_layer_109s_exact_error(root: Path, tmp_path: Path) -> None:
+    """On a set with ground-truth flow each model's row block carries its cell's exact end-point
+    error (the published ``flow_metrics``), and the Markdown shows it."""
+    import shutil
+
+    from rpmbench.cli import main
+    from rpmbench.data.davis import DavisDataset
+    from rpmbench.data.flow import write_sequence_flow
+
+    davis = Path(shutil.copytree(root, tmp_path / "davis"))
+    rng = np.random.default_rng(1)
+    for sequence in DavisDataset(davis, "val").sequences:
+        write_sequence_flow(davis, "480p", sequence, rng.normal(0, 3, (6, 40, 56, 2)).astype(np.float32),
+                            np.ones((6, 40, 56), bool))
+    settings = {"backbones": "[resnet18]", "data.source": "davis", "data.davis_root": str(davis),
+                "propagation.scale": 1.0, "train.short_side": "null", "train.model.backend": "reference",
+                "train.batch_size": 2}
+    sets = [argument for key, value in settings.items() for argument in ("--set", f"{key}={value}")]
+    out = tmp_path / "offsets"
+    assert main(["offsets", "--preset", "smoke", *sets, "--variants", "standard-l3", "--seeds", "0",
+                 "--steps", "1", "--run-dir", str(tmp_path / "run"), "--out", str(out), "--no-progress"]) == 0
+    table = pd.read_csv(out.with_suffix(".csv"))
+    exact = table[table["measure"] == "end-point error against the ground-truth flow"]
+    cell, = (json.loads(path.read_text()) for path in (tmp_path / "run" / "cells").glob("*.json"))
+    assert len(exact) == 1 and exact["count"].iloc[0] == cell["flow_metrics"]["pixels"] > 0
+    assert np.isclose(exact["mean_px"].iloc[0], cell["flow_metrics"]["epe_image_px"], atol=1e-4, rtol=0)
+    row = out.with_suffix(".md").read_text().splitlines()[2]
+    assert row.endswith(f"| {cell['flow_metrics']['epe_image_px']:.2f} |")
