@@ -13,6 +13,7 @@ import pytest
 from torch import Tensor, nn
 
 from rpmbench import registry
+from rpmbench.bench import infer as bench_infer
 from rpmbench.cli import main
 from rpmbench.data.davis import DavisDataset, read_jpeg
 from rpmbench.data.palette import read_palette_png
@@ -107,6 +108,11 @@ def test_a_protocol_is_one_entry_and_infer_applies_its_settings(register, tiny: 
     assert all(np.array_equal(x, y) for x, y in zip(named, spelled))
     _, spec = plan_grid(_grid(beyond=["deformable-l3@memory-narrow"]))
     assert (spec.propagation.protocol, spec.propagation.radius, spec.propagation.context) == ("memory-narrow", 1, 1)
+    options = {"device": "cpu", "size": (32, 48), "frames": 3, "objects": 2, "matching": "deformable-l3",
+               "backend": "reference", "precision": "float32", "repeats": 1}
+    for kind, name in (("protocol", "memory-narrow"), ("baseline", "pixels@memory-narrow")):  # bench infer times it
+        row = bench_infer._measure(kind, name, "resnet18" if kind == "protocol" else None, options)
+        assert row["name"] == name and row["protocol_settings"] == "memory-narrow" and row["frames_per_s"] > 0
 
 
 def test_an_encoder_is_one_entry(register) -> None:

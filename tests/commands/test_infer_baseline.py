@@ -97,12 +97,17 @@ def test_sheet_indices() -> None:
 def test_bench_infer_protocols_rows(tmp_path: Path) -> None:
     import json
 
-    assert main(["bench", "infer", "--protocols", "memory", "pixels", "--backbones", "resnet18",
-                 "--size", "32", "48", "--repeats", "1", "--output-dir", str(tmp_path)]) == 0
+    assert main(["bench", "infer", "--protocols", "flow", "crw", "--baselines", "pixels", "pixels@crw",
+                 "--backbones", "resnet18", "--size", "32", "48", "--frames", "4", "--repeats", "1",
+                 "--output-dir", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "infer-protocols-cpu.json").read_text())["results"]
-    assert [(r["protocol"], r["backbone"], r["memory_frames"]) for r in rows] == [
-        ("memory", "resnet18", 8), ("pixels", None, 8)]
-    assert all(r["frames_per_s"] > 0 and r["peak_rss_increase_mib"] >= 0 for r in rows)
+    assert [(r["kind"], r["name"], r["backbone"], r["protocol_settings"]) for r in rows] == [
+        ("protocol", "flow", "resnet18", "flow"), ("protocol", "crw", "resnet18", "crw"),
+        ("baseline", "pixels", None, None), ("baseline", "pixels@crw", None, "crw")]
+    assert all(r["frames"] == 4 and r["frames_per_s"] > 0 and r["peak_rss_increase_mib"] >= 0 for r in rows)
+    assert all(r["frames_per_s"] == pytest.approx(3 / r["median_s"]) for r in rows)  # frames 1..3 propagated
+    assert main(["bench", "infer", "--baselines", "colour", "--output-dir", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
 
 
 def test_protocols_preset_is_one_training_run_per_seed_propagated_every_way() -> None:
