@@ -15,7 +15,10 @@ pixels area-averaged to H/4 (the ``pixels`` baseline, :mod:`rpmbench.inference.b
 Memory stays bounded: query pixels are taken in 8x8 tiles, each scored against its
 ``(8 + 2r)^2`` window of every memory frame by one batched matrix product (candidates outside
 the radius or the frame masked to -inf), and tiles are processed in chunks of at most 2^23
-scores, so no ``(h*w) x (h*w)`` matrix ever exists. Besides the scores, the unfolded windows of
+scores, so no ``(h*w) x (h*w)`` matrix ever exists. Where the neighbourhood covers most of a
+small frame, so that the windows would hold more scores than every pixel pair, target pixels are
+instead scored against every memory pixel with the outside of their neighbourhood masked, in
+chunks of the same budget (the same candidates, so the same read-out). Besides the scores, the unfolded windows of
 the memory's features and masks are held: each memory frame ``(8 + 2r)^2 / 64`` times (16x for
 radius 12), e.g. about 420 MB of features for 8 memory frames of 32 channels at 480p
 (``bench infer --protocols memory`` measured +1000 MiB peak RSS with the ResNet-18 embedding).
@@ -197,7 +200,7 @@ def _tile_for(reach: int) -> int:
 
 
 def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConfig,
-                   tile: int | None = None, whole: int = 0) -> Tensor:
+                   tile: int | None = None, whole: int = 0, windows: bool | None = None) -> Tensor:
     """Soft mask of the target frame read from its memory.
 
     Args:
@@ -210,6 +213,10 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
             default 8, larger for a radius over 16).
         whole: the first ``whole`` memory frames are searched over the whole frame, the others
             inside the neighbourhood (CRW's long-term memory).
+        windows: how the neighbourhood is searched (speed only): ``True`` scores each tile against
+            its window, ``False`` every pixel of the frame with those outside the neighbourhood
+            masked (cheaper when the neighbourhood covers most of a small frame, e.g. DINO's radius
+            of 48 cells on a 32x56 feature map); ``None`` picks the one with fewer scores.
 
     Returns:
         ``(V, h, w)``: per pixel, the softmax-weighted sum of the values of the ``topk`` best
@@ -224,8 +231,8 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
                          f"values {tuple(values.shape)} and whole={whole} disagree")
     query, keys = _fold_affinity(query, keys, config)
     if whole == 0:
-        return _window_read(query, keys, values, config, tile)
-    best, picked = _window_read(query, keys[whole:], values[whole:], config, tile, candidates=True)
+        return _window_read(query, keys, values, config, tile, windows=windows)
+    best, picked = _window_read(query, keys[whole:], values[whole:], config, tile, candidates=True, windows=windows)
     far_best, far_picked = _whole_frame_candidates(query, keys[:whole], values[:whole], config.topk)
     best, picked = torch_cat((best, far_best), 1), torch_cat((picked, far_picked), 1)
     best, index = best.topk(min(config.topk, best.shape[1]), dim=1)
@@ -259,10 +266,11 @@ def _whole_frame_candidates(query: Tensor, keys: Tensor, values: Tensor, topk: i
 
 
 def _window_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConfig, tile: int | None,
-                 candidates: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+                 candidates: bool = False, windows: bool | None = None) -> Tensor | tuple[Tensor, Tensor]:
     """The read-out ``(V, h, w)`` from the neighbourhood of each target pixel in every memory
     frame (``query``, ``keys`` already folded by :func:`_fold_affinity`); with ``candidates``, the
-    ``topk`` best scores ``(h*w, k)`` and their values ``(h*w, k, V)`` instead."""
+    ``topk`` best scores ``(h*w, k)`` and their values ``(h*w, k, V)`` instead. ``windows``: see
+    :func:`memory_readout`."""
     import torch
     import torch.nn.functional as F
 
@@ -273,6 +281,10 @@ def _window_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConf
     tiles_y, tiles_x = -(-height // tile), -(-width // tile)
     extra = (tiles_x * tile - width, tiles_y * tile - height)  # right / bottom padding to whole tiles
     span = tile + 2 * reach  # side of a tile's key window
+    if windows is None:  # scores per memory frame: every tile's window, or every pixel pair
+        windows = tiles_y * tiles_x * tile * tile * span * span <= (height * width) ** 2
+    if not windows:
+        return _masked_frame_read(query, keys, values, config, candidates)
 
     def windows(x: Tensor) -> Tensor:
         """``(N, D, h, w)`` -> each tile's window of every frame, ``(tiles, D, N*span*span)``."""
@@ -317,6 +329,41 @@ def _window_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConf
     read = F.fold(read.permute(2, 1, 0).reshape(values.shape[1] * tile * tile, -1),
                   (tiles_y * tile, tiles_x * tile), tile, stride=tile)
     return read[:, :height, :width]
+
+
+def _masked_frame_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConfig,
+                       candidates: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """:func:`_window_read` by scoring every target pixel against every pixel of every memory
+    frame, those outside its neighbourhood masked to -inf, in chunks of target pixels."""
+    import torch
+
+    memory, channels, height, width = keys.shape
+    pixels = height * width
+    flat_query = query.reshape(channels, -1).T  # (h*w, C)
+    flat_keys = keys.permute(1, 0, 2, 3).reshape(channels, -1)  # (C, M*h*w)
+    flat_values = values.permute(0, 2, 3, 1).reshape(-1, values.shape[1])  # (M*h*w, V)
+    ys, xs = (axis.flatten() for axis in torch.meshgrid(torch.arange(height, device=query.device),
+                                                        torch.arange(width, device=query.device), indexing="ij"))
+    topk = min(config.topk, memory * pixels)
+    rows = max(1, _SCORE_BUDGET // (memory * pixels))
+    bests, pickeds = [], []
+    for start in range(0, pixels, rows):
+        dy = ys[start:start + rows, None] - ys[None]
+        dx = xs[start:start + rows, None] - xs[None]
+        if config.neighbourhood == "square":
+            near = (dy.abs() <= config.radius) & (dx.abs() <= config.radius)
+        else:
+            near = dy.square() + dx.square() < config.radius ** 2
+        bias = torch.zeros(near.shape, dtype=query.dtype, device=query.device).masked_fill(~near, -torch.inf)
+        scores = (flat_query[start:start + rows] @ flat_keys).view(-1, memory, pixels).add_(bias[:, None])
+        best, index = scores.flatten(1).topk(topk, dim=1)  # (rows, k)
+        bests.append(best)
+        pickeds.append(flat_values[index])  # (rows, k, V)
+    best, picked = torch.cat(bests), torch.cat(pickeds)
+    if candidates:
+        return best, picked
+    read = (best.softmax(dim=1)[..., None] * picked).sum(1)  # (h*w, V)
+    return read.T.reshape(values.shape[1], height, width)
 
 
 def _untile(x: Tensor, tiles_y: int, tile: int, height: int, width: int) -> Tensor:

@@ -42,21 +42,23 @@ def dense_readout(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
     return read.T.reshape(values.shape[1], height, width)
 
 
+@pytest.mark.parametrize("windows", [True, False])
 @pytest.mark.parametrize("affinity", ["l2", "cosine"])
 @pytest.mark.parametrize("radius,topk", [(2, 4), (1, 1), (40, 7), (3, 10_000)])
-def test_readout_matches_dense_float64_reference(affinity: str, radius: int, topk: int) -> None:
+def test_readout_matches_dense_float64_reference(affinity: str, radius: int, topk: int, windows: bool) -> None:
     """Random tiny frames (sizes not a multiple of the 8x8 tile), every window clipped at the
-    border; radius 40 is larger than the frame, topk 10 000 larger than every window."""
+    border; radius 40 is larger than the frame, topk 10 000 larger than every window; searched
+    by windows and by the masked whole frame."""
     generator = torch.Generator().manual_seed(radius * 100 + topk)
     query = torch.randn(4, 7, 13, generator=generator)
     keys = torch.randn(3, 4, 7, 13, generator=generator)
     values = torch.rand(3, 3, 7, 13, generator=generator).softmax(1)
     config = MemoryConfig(topk=topk, radius=radius, temperature=0.3, affinity=affinity)
     expected = dense_readout(query, keys, values, config)
-    got = memory_readout(query.double(), keys.double(), values.double(), config)
+    got = memory_readout(query.double(), keys.double(), values.double(), config, windows=windows)
     assert got.shape == expected.shape == (3, 7, 13)
     assert torch.allclose(got, expected, atol=1e-10)
-    got32 = memory_readout(query, keys, values, config)  # float32 within float32 rounding
+    got32 = memory_readout(query, keys, values, config, windows=windows)  # float32 within float32 rounding
     assert torch.allclose(got32.double(), expected, atol=1e-4)
 
 
@@ -69,8 +71,33 @@ def test_readout_in_chunks_of_one_tile_matches_the_reference(monkeypatch: pytest
     query, keys = torch.randn(3, 17, 19, generator=generator), torch.randn(2, 3, 17, 19, generator=generator)
     values = torch.rand(2, 2, 17, 19, generator=generator)
     config = MemoryConfig(topk=6, radius=4, temperature=0.5, affinity="l2")
-    got = memory_readout(query.double(), keys.double(), values.double(), config)
-    assert torch.allclose(got, dense_readout(query, keys, values, config), atol=1e-10)
+    for windows in (True, False):  # one tile, or one target pixel, per chunk
+        got = memory_readout(query.double(), keys.double(), values.double(), config, windows=windows)
+        assert torch.allclose(got, dense_readout(query, keys, values, config), atol=1e-10)
+
+
+def test_the_cheaper_search_is_picked() -> None:
+    """A radius covering most of a small frame is searched over the masked whole frame (fewer
+    scores than the windows), a small radius by windows: both give the windows' read-out."""
+    import rpmbench.inference.memory as memory
+
+    calls = []
+    original = memory._masked_frame_read
+    def spy(*args, **kwargs):
+        calls.append(True)
+        return original(*args, **kwargs)
+    generator = torch.Generator().manual_seed(3)
+    query, keys = torch.randn(4, 32, 56, generator=generator), torch.randn(2, 4, 32, 56, generator=generator)
+    values = torch.rand(2, 3, 32, 56, generator=generator).softmax(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(memory, "_masked_frame_read", spy)
+        for radius, masked in ((48, True), (24, True), (12, False)):
+            calls.clear()
+            config = MemoryConfig(topk=5, radius=radius, temperature=0.1, affinity="cosine")
+            auto = memory_readout(query.double(), keys.double(), values.double(), config)
+            assert bool(calls) is masked, radius
+            windowed = memory_readout(query.double(), keys.double(), values.double(), config, windows=True)
+            assert torch.allclose(auto, windowed, atol=1e-12)
 
 
 def test_readout_hand_computed_1d_case() -> None:

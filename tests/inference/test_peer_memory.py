@@ -62,20 +62,22 @@ def test_disk_window_of_a_tile_shifts_with_each_query_pixel() -> None:
             assert torch.equal(near[iy, ix], expected)
 
 
+@pytest.mark.parametrize("windows", [True, False])
 @pytest.mark.parametrize("affinity", ["dot", "cosine", "l2"])
 @pytest.mark.parametrize("neighbourhood,radius,topk,whole", [
     ("disk", 3, 5, 0), ("disk", 24, 10, 1), ("square", 2, 4, 1), ("disk", 1, 1, 2), ("square", 20, 3, 0),
 ])
 def test_readout_matches_dense_float64_reference(affinity: str, neighbourhood: str, radius: int, topk: int,
-                                                 whole: int) -> None:
-    """Frames not a multiple of the tile; radius 20 and 24 (a larger tile) exceed the frame."""
+                                                 whole: int, windows: bool) -> None:
+    """Frames not a multiple of the tile; radius 20 and 24 (a larger tile) exceed the frame; searched
+    by windows and by the masked whole frame."""
     generator = torch.Generator().manual_seed(radius * 10 + topk + whole)
     query = torch.randn(4, 9, 13, generator=generator)
     keys = torch.randn(3, 4, 9, 13, generator=generator)
     values = torch.rand(3, 3, 9, 13, generator=generator).softmax(1)
     config = MemoryConfig(topk=topk, radius=radius, temperature=0.3, affinity=affinity, neighbourhood=neighbourhood)
     expected = dense_readout(query, keys, values, config, whole)
-    got = memory_readout(query.double(), keys.double(), values.double(), config, whole=whole)
+    got = memory_readout(query.double(), keys.double(), values.double(), config, whole=whole, windows=windows)
     assert torch.allclose(got, expected, atol=1e-10)
 
 
