@@ -183,6 +183,14 @@ def to_markdown(table: pd.DataFrame, context: TableContext) -> str:
                   "(image pixels / 4), the share of pixels within 1 feature pixel, and the error by true "
                   "motion in feature pixels (a stack of three plain 3x3 layers sees +-3). Mean over seeds.",
                   "", *flow]
+    equal = _equal_settings_lines(table)
+    if equal:
+        lines += ["", "## Embedding against colour at equal settings", "",
+                  "Each trained cell under a memory protocol beside the `pixels` baseline (raw Lab "
+                  "at H/4, no network) under the same protocol's settings (`pixels@<protocol>`; "
+                  "under `pixels`' own setting, `pixels` itself): J&F in percent, the cell's mean ± "
+                  "sample std over seeds, and the cell minus colour (\"within spread\" when no "
+                  "larger than the cell's std).", "", *equal]
     verdict = _verdict(table, context)
     if verdict:
         lines += ["", "## Against the baselines", "",
@@ -273,6 +281,26 @@ def _flow_lines(table: pd.DataFrame) -> list[str]:
     return header + [f"| {line['cell']} | {value(line['epe_feature_px'])} | {line['within_1_feature_px']:.1f} | "
                      + " | ".join(value(line[column]) for column in _FLOW_BINS.values()) + " |"
                      for _, line in rows.iterrows()]
+
+
+def _equal_settings_lines(table: pd.DataFrame) -> list[str]:
+    """Rows of the equal-settings block: every measured model cell whose protocol also scored the
+    colour baseline (``pixels@<protocol>``, or ``pixels`` for pixels' own setting)."""
+    measured = table[table["seeds"] > 0]
+    colour = {line["row"].partition("@")[2] or "pixels": line for _, line in measured.iterrows()
+              if line["block"] == "baseline" and line["row"].partition("@")[0] == "pixels"}
+    rows = []
+    for _, line in measured[measured["block"] != "baseline"].iterrows():
+        if line["protocol"] not in colour:
+            continue
+        baseline = colour[line["protocol"]]
+        difference = line["J&F"] - baseline["J&F"]
+        spread = "" if pd.isna(line["J&F_std"]) or abs(difference) > line["J&F_std"] else " (within spread)"
+        rows.append(f"| `{line['protocol']}` | {line['cell']} | {_score(line)} | {baseline['row']} | "
+                    f"{baseline['J&F']:.1f} | {difference:+.1f}{spread} |")
+    if not rows:
+        return []
+    return ["| protocol | cell | J&F | colour | J&F | cell - colour |", "|:--|:--|:-:|:--|:-:|:-:|", *rows]
 
 
 def _verdict(table: pd.DataFrame, context: TableContext) -> list[str]:

@@ -158,3 +158,25 @@ def test_a_tie_with_a_baseline_is_neither_above_nor_below() -> None:
                            rows=["deformable-l3"], backbones=["resnet18"], baselines=["copy-first"])
     markdown = to_markdown(summarise(results, context, paper_table2()), context)
     assert "- **copy-first** (16.8): 0 of 1 cells above; tied (equal J&F): resnet18-deformable-l3 16.8." in markdown
+
+
+def test_embedding_against_colour_at_equal_settings() -> None:
+    """Each model cell under a protocol that also scored pixels@<protocol> (or pixels, for pixels'
+    own setting) gets one line: its J&F, colour's, and the difference by hand."""
+    context = TableContext(**{**CONTEXT.__dict__, "rows": ["deformable-l3"], "backbones": ["resnet18"],
+                              "beyond": ["deformable-l3@memory", "deformable-l3@pixels", "deformable-l3@crw"],
+                              "baselines": ["copy-first", "pixels", "pixels@memory"]})
+    results = [*RESULTS[:2],
+               _result("resnet18-deformable-l3@memory", 0.30, 0.30, seed=0),
+               _result("resnet18-deformable-l3@memory", 0.34, 0.34, seed=1),  # 32.0 +- 2.8
+               _result("resnet18-deformable-l3@pixels", 0.40, 0.42, seed=0),  # 41.0, one seed
+               _result("resnet18-deformable-l3@crw", 0.5, 0.5, seed=0),  # no pixels@crw: no line
+               _result("copy-first", 0.155, 0.18, seed=None),
+               _result("pixels", 0.45, 0.47, seed=None),  # 46.0
+               _result("pixels@memory", 0.33, 0.33, seed=None)]  # 33.0
+    markdown = to_markdown(summarise(results, context, paper_table2()), context)
+    block = markdown.split("## Embedding against colour at equal settings")[1].split("##")[0]
+    assert [line for line in block.splitlines() if line.startswith("| `")] == [
+        "| `memory` | resnet18-deformable-l3@memory | 32.0 ± 2.8 | pixels@memory | 33.0 | -1.0 (within spread) |",
+        "| `pixels` | resnet18-deformable-l3@pixels | 41.0 | pixels | 46.0 | -5.0 |"]
+    assert "Embedding against colour" not in to_markdown(summarise(RESULTS, CONTEXT, paper_table2()), CONTEXT)
