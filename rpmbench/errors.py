@@ -22,3 +22,7 @@ class BackendUnavailableError(RpmbenchError):
 
 class TrainingDivergedError(RpmbenchError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class WorkerLostError(RpmbenchError):
+    """A worker process ended abruptly (killed by a signal or out of memory); finished work is kept."""

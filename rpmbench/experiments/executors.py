@@ -27,7 +27,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from rpmbench.cpus import available_cpus
-from rpmbench.errors import BackendUnavailableError, ConfigError
+from rpmbench.errors import BackendUnavailableError, ConfigError, WorkerLostError
 from rpmbench.experiments.cell import CellJob, RunContext, run_job
 
 EXECUTORS: tuple[str, ...] = ("local", "processes", "slurm")
@@ -110,9 +110,19 @@ def _run_processes(jobs: Sequence[CellJob], context: RunContext, options: Execut
         max_workers=options.workers, mp_context=multiprocessing.get_context("spawn"),
     ) as pool:
         futures = {pool.submit(run_job, job, quiet): index for index, job in enumerate(jobs)}
+        finished: set[int] = set()
         try:
             for future in concurrent.futures.as_completed(futures):
-                done(futures[future], future.result())
+                try:
+                    payloads = future.result()
+                except concurrent.futures.process.BrokenProcessPool as error:
+                    unfinished = ", ".join(job.label for index, job in enumerate(jobs) if index not in finished)
+                    raise WorkerLostError(
+                        "a worker process of the grid ended abruptly (killed by a signal, or out of memory); "
+                        f"unfinished jobs: {unfinished}. Finished results are kept and unfinished ones left "
+                        "no result behind: rerun the same command to resume") from error
+                done(futures[future], payloads)
+                finished.add(futures[future])
         except BaseException:
             for future in futures:
                 future.cancel()

@@ -73,3 +73,38 @@ def test_sigkill_in_every_phase_then_rerun_gives_the_same_table(tmp_path: Path) 
         assert (killed / "smoke" / name).read_text() == (reference / "smoke" / name).read_text()
     cells = sorted(path.name for path in (killed / "smoke" / "cells").iterdir())
     assert cells == sorted(path.name for path in (reference / "smoke" / "cells").iterdir())
+
+
+def _spawned_workers(pid: int) -> list[int]:
+    """The pool workers among ``pid``'s children (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children
+            if "spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find the worker")
+def test_a_killed_pool_worker_ends_the_grid_with_one_line_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """`--executor processes`: a worker SIGKILLed while it trains ends the run with one error line
+    naming what to do (no traceback), no result of the killed job, and a rerun completes it."""
+    import time
+
+    command = _cli(tmp_path, "--executor", "processes", "--workers", "1", "--threads", "1",
+                   "--set", "train.steps=60", "--no-progress")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    training = tmp_path / "smoke" / "work"
+    deadline = time.monotonic() + 300
+    while not any(training.glob("*-train-*/train/log.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the worker has started its training run
+    workers = _spawned_workers(process.pid)
+    assert len(workers) == 1 and process.poll() is None
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    assert "error: a worker process of the grid ended abruptly" in stderr and "rerun the same command" in stderr
+    assert not list((tmp_path / "smoke" / "cells").glob("resnet18-standard-l1-*.json"))
+    _assert_clean(tmp_path / "smoke")
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    assert len(list((tmp_path / "smoke" / "cells").glob("*.json"))) == 2
