@@ -404,6 +404,7 @@ def propagate_with_memory(first_soft: Tensor, features: Tensor, config: MemoryCo
 
     values = {0: first_soft[0]}
     soft = first_soft
+    lookback = max((config.context, *config.offsets))  # no later frame's memory reaches further back
     for t in range(1, len(features)):
         index, whole = memory_index(t, config)
         read = memory_readout(features[t], features[index], torch.stack([values[i] for i in index]),
@@ -415,8 +416,8 @@ def propagate_with_memory(first_soft: Tensor, features: Tensor, config: MemoryCo
         if hard:
             soft = harden(soft)
         values[t] = soft[0]
-        keep = set(memory_index(t + 1, config)[0])
-        values = {i: value for i, value in values.items() if i in keep}
+        values = {i: value for i, value in values.items()
+                  if i == 0 or i in config.long_term or i > t - lookback}
         yield minmax_channels(soft) if config.output_norm == "minmax" else soft
 
 

@@ -136,3 +136,29 @@ def test_minmax_channels_hand_computed() -> None:
     got = minmax_channels(soft)
     assert torch.allclose(got[0, 0, 0], torch.tensor([0.0, 1.0], dtype=torch.float64), atol=1e-10)
     assert torch.equal(got[0, 1], soft[0, 1])
+
+
+@pytest.mark.parametrize("recent,context,long_term,offsets,whole", [
+    ("offsets", 0, (0, 5), (1, 3, 5), False),  # MAST: frame t-1 skips t+1's memory, returns at t+2
+    ("padded", 3, (0,), (), True), ("from-first", 3, (0,), (), False), ("propagated", 2, (0,), (), False),
+])
+def test_propagation_keeps_every_frame_a_later_memory_reads(recent: str, context: int, long_term: tuple[int, ...],
+                                                             offsets: tuple[int, ...], whole: bool) -> None:
+    """Over 12 frames, each frame's read-out equals one from a memory that keeps every propagated
+    mask (the frames dropped along the way are never read again)."""
+    from rpmbench.inference.masks import renormalise
+    from rpmbench.inference.memory import propagate_with_memory
+
+    generator = torch.Generator().manual_seed(5)
+    features = torch.randn(12, 4, 6, 7, generator=generator, dtype=torch.float64)
+    first = torch.rand(1, 3, 6, 7, generator=generator, dtype=torch.float64).softmax(1)
+    config = MemoryConfig(context=context, topk=4, radius=2, temperature=0.2, affinity="cosine", recent=recent,
+                          long_term=long_term, offsets=offsets, whole_long_term=whole)
+    kept = [first[0]]
+    for t, soft in enumerate(propagate_with_memory(first, features, config), start=1):
+        index, whole_frames = memory_index(t, config)
+        read = memory_readout(features[t], features[index], torch.stack([kept[i] for i in index]), config,
+                              whole=whole_frames)
+        expected = renormalise(read[None])
+        assert torch.allclose(soft, expected, atol=1e-12), t
+        kept.append(soft[0])
