@@ -233,7 +233,8 @@ def memory_readout(query: Tensor, keys: Tensor, values: Tensor, config: MemoryCo
     if whole == 0:
         return _window_read(query, keys, values, config, tile, windows=windows)
     best, picked = _window_read(query, keys[whole:], values[whole:], config, tile, candidates=True, windows=windows)
-    far_best, far_picked = _whole_frame_candidates(query, keys[:whole], values[:whole], config.topk)
+    far_best, far_picked = _masked_frame_read(query, keys[:whole], values[:whole], config, candidates=True,
+                                              anywhere=True)
     best, picked = torch_cat((best, far_best), 1), torch_cat((picked, far_picked), 1)
     best, index = best.topk(min(config.topk, best.shape[1]), dim=1)
     picked = picked.gather(1, index[..., None].expand(-1, -1, picked.shape[-1]))
@@ -246,23 +247,6 @@ def torch_cat(tensors: tuple[Tensor, ...], dim: int) -> Tensor:
     import torch
 
     return torch.cat(tensors, dim)
-
-
-def _whole_frame_candidates(query: Tensor, keys: Tensor, values: Tensor, topk: int) -> tuple[Tensor, Tensor]:
-    """Every pixel of every frame of ``keys (M, C, h, w)`` scored against ``query (C, h, w)``, in
-    chunks of query pixels: the ``topk`` best scores ``(h*w, k)`` and their values ``(h*w, k, V)``."""
-    memory, channels = keys.shape[:2]
-    flat_query = query.reshape(channels, -1).T  # (h*w, C)
-    flat_keys = keys.permute(1, 0, 2, 3).reshape(channels, -1)  # (C, M*h*w)
-    flat_values = values.permute(0, 2, 3, 1).reshape(-1, values.shape[1])  # (M*h*w, V)
-    topk = min(topk, flat_keys.shape[1])
-    rows = max(1, _SCORE_BUDGET // flat_keys.shape[1])
-    bests, pickeds = [], []
-    for start in range(0, flat_query.shape[0], rows):
-        best, index = (flat_query[start:start + rows] @ flat_keys).topk(topk, dim=1)
-        bests.append(best)
-        pickeds.append(flat_values[index])
-    return torch_cat(tuple(bests), 0), torch_cat(tuple(pickeds), 0)
 
 
 def _window_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConfig, tile: int | None,
@@ -332,9 +316,10 @@ def _window_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConf
 
 
 def _masked_frame_read(query: Tensor, keys: Tensor, values: Tensor, config: MemoryConfig,
-                       candidates: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+                       candidates: bool = False, anywhere: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """:func:`_window_read` by scoring every target pixel against every pixel of every memory
-    frame, those outside its neighbourhood masked to -inf, in chunks of target pixels."""
+    frame, those outside its neighbourhood masked to -inf, in chunks of target pixels; with
+    ``anywhere``, nothing is masked (CRW's long-term frames, searched over the whole frame)."""
     import torch
 
     memory, channels, height, width = keys.shape
@@ -348,14 +333,15 @@ def _masked_frame_read(query: Tensor, keys: Tensor, values: Tensor, config: Memo
     rows = max(1, _SCORE_BUDGET // (memory * pixels))
     bests, pickeds = [], []
     for start in range(0, pixels, rows):
-        dy = ys[start:start + rows, None] - ys[None]
-        dx = xs[start:start + rows, None] - xs[None]
-        if config.neighbourhood == "square":
-            near = (dy.abs() <= config.radius) & (dx.abs() <= config.radius)
-        else:
-            near = dy.square() + dx.square() < config.radius ** 2
-        bias = torch.zeros(near.shape, dtype=query.dtype, device=query.device).masked_fill(~near, -torch.inf)
-        scores = (flat_query[start:start + rows] @ flat_keys).view(-1, memory, pixels).add_(bias[:, None])
+        scores = (flat_query[start:start + rows] @ flat_keys).view(-1, memory, pixels)
+        if not anywhere:
+            dy = ys[start:start + rows, None] - ys[None]
+            dx = xs[start:start + rows, None] - xs[None]
+            if config.neighbourhood == "square":
+                near = (dy.abs() <= config.radius) & (dx.abs() <= config.radius)
+            else:
+                near = dy.square() + dx.square() < config.radius ** 2
+            scores = scores.masked_fill(~near[:, None], -torch.inf)
         best, index = scores.flatten(1).topk(topk, dim=1)  # (rows, k)
         bests.append(best)
         pickeds.append(flat_values[index])  # (rows, k, V)
