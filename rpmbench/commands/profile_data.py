@@ -21,14 +21,16 @@ Measures how hard a DAVIS-layout set is for mask propagation, prints it and writ
 
 examples:
   python -m rpmbench profile-data --davis-root ~/data/DAVIS --out profile.json
-  python -m rpmbench profile-data --builtin calibrated --size small --out runs/calibrated-small-seed0.json
+  python -m rpmbench profile-data --builtin calibrated2 --size small --out runs/calibrated2-small-seed0.json
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rpmbench.data.builtin import GENERATORS
+
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--davis-root", type=Path, help="DAVIS-2017-layout root")
-    source.add_argument("--builtin", choices=["affine", "deform", "calibrated"],
+    source.add_argument("--builtin", choices=list(GENERATORS),
                         help="profile a built-in set (generated into the cache if needed)")
     parser.add_argument("--size", default="small", choices=["small", "davis"], help="built-in size")
     parser.add_argument("--seed", type=int, default=0, help="built-in seed")

@@ -25,7 +25,7 @@ bit-identical only for the same versions, processor model and thread count). A t
 protocol the grid lists ("beyond the paper" entries such as deformable-l3@memory) without retraining.
 
 Presets (rpmbench/presets/*.yaml): smoke (seconds per cell, for tests), quick (default: four rows
-of the ResNet-18 column, one seed, on the built-in calibrated set, 2 CPU cores; results/quick/README.md
+of the ResNet-18 column, one seed, on the built-in calibrated2 set, 2 CPU cores; results/quick/README.md
 gives its time), protocols (one cell under every protocol, 3 seeds), gpu (one GPU, the built-in data
 set at DAVIS size, 3000 steps x 16 crops of 256x256 per cell), paper (GPU, DAVIS-2017 +
 YouTube-VOS, 256x256 crops). Any field can be changed with --config FILE.yaml or --set KEY=VALUE

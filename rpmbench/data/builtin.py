@@ -5,13 +5,15 @@ sprites on affine paths; the set of the first results), ``deform`` (:mod:`rpmben
 articulated deforming objects, camera motion, blur, distractors; its DIS motion profile matches
 real DAVIS when measured at a 480-pixel height) and ``calibrated`` (:mod:`rpmbench.data.calibrated`,
 the ``deform`` scenes with motion matched to real DAVIS in feature pixels at every size, disjoint
-train / val footage, no shot cuts, 32 val sequences). Every set stores exact ground-truth flow.
+train / val footage, no shot cuts, 32 val sequences; version 2, ``calibrated2``, has a continuous
+tail of fast motion and 32 train sequences). Every set stores exact ground-truth flow.
 The frames and masks of ``affine`` and ``deform`` are those of format version 1; the cache
 folder names carry the format version, so caches written before the flow are not reused.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -27,9 +29,10 @@ __all__ = ["DEFAULT_GENERATOR", "GENERATORS", "builtin_clip_paths", "cache_dir",
 GENERATORS = {
     "affine": (synthetic.make_dataset, ""),
     "deform": (deform.make_dataset, f"deform{deform.VERSION}-"),
-    "calibrated": (calibrated.make_dataset, f"calibrated{calibrated.VERSION}-"),
+    **{calibrated.generator_name(version): (functools.partial(calibrated.make_dataset, version=version),
+                                            f"calibrated{version}-") for version in calibrated.KNOBS},
 }
-DEFAULT_GENERATOR = "calibrated"  # what `make-data` writes with no options
+DEFAULT_GENERATOR = calibrated.generator_name(calibrated.LATEST)  # what `make-data` writes with no options
 
 
 def cache_dir() -> Path:

@@ -50,8 +50,10 @@ class Difficulty:
         objects: inclusive range of labelled objects per sequence.
         object_height: range of an object's body size at frame 0.
         speed: median object speed (lognormal); ``speed_spread`` its log-standard deviation.
-        dash: probability that an object dashes once: ``dash_speed`` (times 0.5..1.5) added to its
-            velocity for ``dash_frames`` frames from a random start (a within-sequence heavy tail).
+        dash: probability that an object dashes once: ``dash_speed`` times a random factor added
+            to its velocity for ``dash_frames`` frames from a random start (a within-sequence heavy
+            tail). The factor is uniform in 0.5..1.5 when ``dash_spread`` is 0, else lognormal with
+            median 1 and log-standard deviation ``dash_spread`` (a continuous tail of speeds).
         spin: standard deviation of the rotation speed (radians per frame).
         scale_change: an object's log-scale drifts by up to +-this over the sequence (approach /
             recede).
@@ -76,6 +78,7 @@ class Difficulty:
     dash: float = 0.7
     dash_speed: float = 0.12
     dash_frames: tuple[float, float] = (4.0, 10.0)
+    dash_spread: float = 0.0
     spin: float = 0.015
     scale_change: float = 1.4
     reenter_margin: float = 0.1
@@ -93,7 +96,12 @@ class Difficulty:
     occluder: float = 0.6
 
     def record(self) -> dict:
-        return asdict(self)
+        """The knobs as plain data; ``dash_spread`` is left out while 0 (it was added after data
+        sets were published, whose manifests stay as they were)."""
+        values = asdict(self)
+        if not self.dash_spread:
+            del values["dash_spread"]
+        return values
 
 
 DEFAULT = Difficulty()
@@ -244,7 +252,8 @@ def _motion(rng: np.random.Generator, size: DatasetSize, knobs: Difficulty, figu
     dash lasts ``dash_frames`` frames at any tempo."""
     margin = knobs.reenter_margin * size.height
     direction, turn = rng.uniform(0, 2 * math.pi, 2)
-    dash = knobs.dash_speed * size.height * float(rng.uniform(0.5, 1.5))
+    factor = rng.uniform(0.5, 1.5) if not knobs.dash_spread else math.exp(rng.normal(0, knobs.dash_spread))
+    dash = knobs.dash_speed * size.height * float(factor)
     return Motion(
         start=(rng.uniform(0.25, 0.75) * size.height, rng.uniform(0.2, 0.8) * size.width),
         velocity=(speed * math.sin(direction), speed * math.cos(direction)),

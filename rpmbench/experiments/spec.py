@@ -39,9 +39,9 @@ if TYPE_CHECKING:
 class DataChoice:
     """Which data a result is computed on (not where it lies on this machine).
 
-    ``source: builtin`` is rpmbench's offline data set (``builtin_generator``: ``affine`` or
-    ``deform``, see :mod:`rpmbench.data.builtin`; ``builtin_size``, ``builtin_seed``), training
-    also on its real video clips with ``builtin_clips``; ``source: davis`` is a DAVIS-2017 copy
+    ``source: builtin`` is rpmbench's offline data set (``builtin_generator``: a name of
+    :data:`rpmbench.data.builtin.GENERATORS`, e.g. ``calibrated2``; ``builtin_size``,
+    ``builtin_seed``), training also on its real video clips with ``builtin_clips``; ``source: davis`` is a DAVIS-2017 copy
     whose folder is a :class:`Paths` entry. ``layout`` is the registered data layout
     (:data:`rpmbench.registry.DATA_LAYOUTS`) the split is read in; the built-in set is DAVIS's.
     """

@@ -86,7 +86,7 @@ CLEAN = dataclasses.replace(deform.DEFAULT, exposure=0.0, illumination=0.0)  # c
 @pytest.mark.parametrize("split", ["train", "val"])
 def test_calibrated_flow_warps_frame_t_minus_1_onto_t(split: str) -> None:
     """Articulated, deforming objects and fast motion: ground truth far better than zero and DIS."""
-    size = calibrated.SIZES["small"]
+    size = calibrated.SIZES[calibrated.LATEST]["small"]
     size = dataclasses.replace(size, frames=8)
     sequence = calibrated.render_split_sequence(np.random.default_rng([2, 1, 0]), split, size, CLEAN)
     assert (sequence.valid[1:] & (sequence.masks[1:] > 0)).sum() > 2000
@@ -95,7 +95,7 @@ def test_calibrated_flow_warps_frame_t_minus_1_onto_t(split: str) -> None:
 
 
 def test_still_photo_background_flow_is_exact_and_clip_background_unknown() -> None:
-    size = dataclasses.replace(calibrated.SIZES["small"], frames=6)
+    size = dataclasses.replace(calibrated.SIZES[calibrated.LATEST]["small"], frames=6)
     sequence = calibrated.render_split_sequence(np.random.default_rng([0, 1, 1]), "val", size, CLEAN)
     background = sequence.valid[1:] & (sequence.masks[1:] == 0)
     assert background.mean() > 0.5  # val backgrounds are photos: their motion is known

@@ -62,12 +62,13 @@ def test_windows_never_span_a_cut() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    calibrated.SIZES["tiny"] = TINY
+    sizes = calibrated.SIZES[calibrated.LATEST]
+    sizes["tiny"] = TINY
     try:
         return calibrated.make_dataset(tmp_path_factory.mktemp("cal") / "d", seed=3, size="tiny",
                                        progress=False, workers=1)
     finally:
-        del calibrated.SIZES["tiny"]
+        del sizes["tiny"]
 
 
 def test_generated_sequences_use_their_split_and_no_cut(tiny_set: Path) -> None:
@@ -96,6 +97,7 @@ def test_val_photos_are_not_the_deform_photos_of_training() -> None:
 
 
 def test_calibrated_motion_is_faster_per_frame_at_smaller_size() -> None:
-    small, davis = calibrated.SIZES["small"], calibrated.SIZES["davis"]
-    assert calibrated.tempo(small) == pytest.approx(480 / 128) and calibrated.tempo(davis) == 1.0
-    assert dataclasses.asdict(small)["val_sequences"] >= 30
+    for sizes in calibrated.SIZES.values():
+        small, davis = sizes["small"], sizes["davis"]
+        assert calibrated.tempo(small) == pytest.approx(480 / 128) and calibrated.tempo(davis) == 1.0
+        assert dataclasses.asdict(small)["val_sequences"] >= 30

@@ -7,6 +7,7 @@ import pytest
 
 import rpmbench
 from rpmbench import registry
+from rpmbench.data.builtin import DEFAULT_GENERATOR
 from rpmbench.errors import ConfigError
 from rpmbench.experiments.plan import plan_grid
 from rpmbench.experiments.presets import PRESETS, load_grid_config, preset_path
@@ -31,26 +32,34 @@ def test_quick_preset_is_the_resnet18_column_on_the_calibrated_set() -> None:
     paper = [s.method for s in specs if s.train is not None and registry.is_paper(s.method.split("-", 1)[1])]
     assert paper == [f"resnet18-{row}" for row in ("deformable-l3", "standard-l1", "standard-l3", "dilated-d6-l3")]
     assert len(specs) == len(paper) + len(grid.beyond) + len(grid.baselines)
-    assert grid.data.builtin_generator == "calibrated" and grid.train.steps == 1000
+    assert grid.data.builtin_generator == DEFAULT_GENERATOR == "calibrated2" and grid.train.steps == 1000
 
 
-def test_ranking_preset_is_every_row_over_five_seeds_sharing_quick_results() -> None:
-    """ranking: seven Table 2 rows + corr-l3 x 5 seeds on the quick recipe and data, so the quick
-    grid's seed-0 results are ranking results too."""
-    ranking = plan_grid(load_grid_config("ranking"))
+def test_ranking_preset_is_every_row_over_five_seeds_at_the_quick_recipe() -> None:
+    """ranking: seven Table 2 rows + corr-l3 x 5 seeds at the quick recipe, on version 1 of the
+    calibrated set (its committed results were made there); on the quick grid's data its seed-0
+    results are the quick grid's."""
+    config = load_grid_config("ranking")
+    ranking = plan_grid(config)
     models = [spec for spec in ranking if spec.train is not None]
     assert len(models) == 8 * 5 and {spec.seed for spec in models} == set(range(5))
     assert {spec.method for spec in models} == {f"resnet18-{row}" for row in (*registry.TABLE2_ROWS, "corr-l3")}
-    quick = {spec.stem for spec in plan_grid(load_grid_config("quick")) if "@" not in spec.method}
-    assert quick <= {spec.stem for spec in ranking}
+    assert config.data.builtin_generator == "calibrated"
+    quick = load_grid_config("quick")
+    same_data = plan_grid(dataclasses.replace(config, data=quick.data))
+    assert {spec.stem for spec in plan_grid(quick) if "@" not in spec.method} <= {spec.stem for spec in same_data}
 
 
-def test_quick_plan_is_the_committed_reference_cell_for_cell() -> None:
+@pytest.mark.parametrize(("folder", "overrides"), [("quick", {}),
+                                                   ("quick-calibrated1", {"data.builtin_generator": "calibrated"})])
+def test_quick_plan_is_the_committed_reference_cell_for_cell(folder: str, overrides: dict) -> None:
     """Every result of the default grid has the spec (hash) of its committed reference file, so the
-    committed `results/quick/` is what `run-grid` computes (same torch and thread count)."""
-    cells = Path(rpmbench.__file__).resolve().parents[1] / "results" / "quick" / "cells"
+    committed `results/quick/` is what `run-grid` computes (same torch and thread count); the former
+    default on version 1 of the calibrated set stays one `--set` away."""
+    cells = Path(rpmbench.__file__).resolve().parents[1] / "results" / folder / "cells"
     committed = sorted(path.stem for path in cells.glob("*.json"))
-    assert sorted(spec.stem for spec in plan_grid(load_grid_config("quick"))) == committed
+    planned = sorted(spec.stem for spec in plan_grid(load_grid_config("quick", overrides=overrides)))
+    assert committed and planned == committed
 
 
 def test_paper_preset_is_a_gpu_davis_run() -> None:
