@@ -1,6 +1,6 @@
 """The built-in data sets, generated on demand into a cache folder (no download needed).
 
-Three generators (:data:`GENERATORS`): ``affine`` (:mod:`rpmbench.data.synthetic`, rigid photo
+Four generators (:data:`GENERATORS`): ``affine`` (:mod:`rpmbench.data.synthetic`, rigid photo
 sprites on affine paths; the set of the first results), ``deform`` (:mod:`rpmbench.data.deform`,
 articulated deforming objects, camera motion, blur, distractors; its DIS motion profile matches
 real DAVIS when measured at a 480-pixel height) and ``calibrated`` (:mod:`rpmbench.data.calibrated`,
