@@ -45,11 +45,11 @@ KNOBS: dict[int, Difficulty] = {
     1: DEFAULT,
     2: dataclasses.replace(DEFAULT, speed=0.0055, dash=1.0, dash_speed=0.05, dash_spread=0.9),
 }
+_SIZES_1 = {"small": DatasetSize(height=128, width=224, train_sequences=12, val_sequences=32, frames=32),
+            "davis": DatasetSize(height=480, width=854, train_sequences=10, val_sequences=30, frames=50)}
 SIZES: dict[int, dict[str, DatasetSize]] = {
-    1: {"small": DatasetSize(height=128, width=224, train_sequences=12, val_sequences=32, frames=32),
-        "davis": DatasetSize(height=480, width=854, train_sequences=10, val_sequences=30, frames=50)},
-    2: {"small": DatasetSize(height=128, width=224, train_sequences=32, val_sequences=32, frames=32),
-        "davis": DatasetSize(height=480, width=854, train_sequences=10, val_sequences=30, frames=50)},
+    1: _SIZES_1,
+    2: {**_SIZES_1, "small": dataclasses.replace(_SIZES_1["small"], train_sequences=32)},
 }
 
 

@@ -41,8 +41,8 @@ class DataChoice:
 
     ``source: builtin`` is rpmbench's offline data set (``builtin_generator``: a name of
     :data:`rpmbench.data.builtin.GENERATORS`, e.g. ``calibrated2``; ``builtin_size``,
-    ``builtin_seed``), training also on its real video clips with ``builtin_clips``; ``source: davis`` is a DAVIS-2017 copy
-    whose folder is a :class:`Paths` entry. ``layout`` is the registered data layout
+    ``builtin_seed``), training also on its real video clips with ``builtin_clips``;
+    ``source: davis`` is a DAVIS-2017 copy whose folder is a :class:`Paths` entry. ``layout`` is the registered data layout
     (:data:`rpmbench.registry.DATA_LAYOUTS`) the split is read in; the built-in set is DAVIS's.
     """
 
